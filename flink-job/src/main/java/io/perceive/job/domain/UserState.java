@@ -1,0 +1,91 @@
+package io.perceive.job.domain;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the learner keeps for one user (DESIGN.md default): LSTM (h, c) at the start of the
+ * behaviour window, the window's raw behaviours, profile features and activity statistics, the
+ * frozen contexts of requests with pending labels, pending impressions and clicks, and recently
+ * seen event ids for de-duplication. Mutable; persisted with {@link UserStateCodec}.
+ */
+public final class UserState {
+
+  float[] h0;
+  float[] c0;
+  final ArrayDeque<Behaviour> window = new ArrayDeque<>();
+  long lastBehaviourTimeMs = Long.MIN_VALUE;
+  float[] profile; // configured order, NaN = missing; null until an event carries one
+  long impressions;
+  long clicks;
+  long orders;
+  long lastEventTimeMs = Long.MIN_VALUE;
+  final Map<Long, RequestContext> requests = new LinkedHashMap<>();
+  final List<PendingImpression> pendingImpressions = new ArrayList<>();
+  final List<PendingClick> pendingClicks = new ArrayList<>();
+  final LinkedHashMap<String, Long> seenEventIds = new LinkedHashMap<>();
+
+  public UserState(int hiddenSize) {
+    h0 = new float[hiddenSize];
+    c0 = new float[hiddenSize];
+  }
+
+  public float[] h0() {
+    return h0;
+  }
+
+  public float[] c0() {
+    return c0;
+  }
+
+  public List<Behaviour> window() {
+    return List.copyOf(window);
+  }
+
+  public List<PendingImpression> pendingImpressions() {
+    return List.copyOf(pendingImpressions);
+  }
+
+  public List<PendingClick> pendingClicks() {
+    return List.copyOf(pendingClicks);
+  }
+
+  public Map<Long, RequestContext> requests() {
+    return Map.copyOf(requests);
+  }
+
+  public long lastEventTimeMs() {
+    return lastEventTimeMs;
+  }
+
+  public boolean hasPendingLabels() {
+    return !pendingImpressions.isEmpty() || !pendingClicks.isEmpty();
+  }
+
+  /** Number of activity statistics in {@link #statsFeatures()}. */
+  public static final int STATS = 4;
+
+  /**
+   * Activity statistics as model features: log1p of impressions, clicks and orders seen, and a
+   * smoothed click-through rate (prior 1 click in 20 impressions).
+   */
+  public float[] statsFeatures() {
+    return new float[] {
+      (float) Math.log1p(impressions),
+      (float) Math.log1p(clicks),
+      (float) Math.log1p(orders),
+      (float) ((clicks + 1.0) / (impressions + 20.0))
+    };
+  }
+
+  float[] profileOrMissing(int profileSize) {
+    if (profile != null) return profile.clone();
+    float[] p = new float[profileSize];
+    Arrays.fill(p, Float.NaN);
+    return p;
+  }
+}

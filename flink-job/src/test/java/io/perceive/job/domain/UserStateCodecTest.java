@@ -1,0 +1,67 @@
+package io.perceive.job.domain;
+
+import static io.perceive.job.domain.Events.click;
+import static io.perceive.job.domain.Events.impression;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class UserStateCodecTest {
+
+  private static UserState busyState() {
+    LabelConfig cfg = LabelJoinerTest.CFG;
+    LabelJoiner j = new LabelJoiner(cfg, 2, (h, c, b) -> h[0] += b.itemId());
+    UserState s = new UserState(cfg.hiddenSize());
+    LabelJoinerTest.Collect out = new LabelJoinerTest.Collect();
+    Event withProfile =
+        new Event(
+            "p1",
+            1,
+            EventKind.CART,
+            5,
+            -1,
+            0,
+            2,
+            Events.item(-1, Float.NaN),
+            new float[] {1f, Float.NaN});
+    j.isDuplicate(s, withProfile);
+    j.onEvent(s, withProfile, out);
+    for (int i = 0; i < 6; i++) j.onEvent(s, Events.cart(1, i, 10 + i), out);
+    Event imp = impression(1, 100, 7, 100);
+    j.isDuplicate(s, imp);
+    j.onEvent(s, imp, out);
+    j.onEvent(s, impression(1, 100, 8, 100), out);
+    j.onEvent(s, click(1, 100, 8, 200), out);
+    return s;
+  }
+
+  @Test
+  void roundTripKeepsEverything() {
+    UserState s = busyState();
+    byte[] bytes = UserStateCodec.encode(s);
+    UserState back = UserStateCodec.decode(bytes);
+    assertThat(UserStateCodec.encode(back)).isEqualTo(bytes);
+    assertThat(back.window()).isEqualTo(s.window());
+    assertThat(back.pendingImpressions()).hasSize(1);
+    assertThat(back.pendingClicks()).hasSize(1);
+    assertThat(back.requests().get(100L).window()).isEqualTo(s.requests().get(100L).window());
+    assertThat(back.h0()).isEqualTo(s.h0());
+    assertThat(back.lastEventTimeMs()).isEqualTo(200);
+    assertThat(Float.isNaN(back.requests().get(100L).profile()[1])).isTrue();
+    assertThat(bytes[0]).isEqualTo((byte) UserStateCodec.CURRENT_VERSION);
+  }
+
+  @Test
+  void unknownVersionAndTruncationAreRefusedClearly() {
+    byte[] bytes = UserStateCodec.encode(busyState());
+    byte[] future = bytes.clone();
+    future[0] = 9;
+    assertThatThrownBy(() -> UserStateCodec.decode(future))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown format version 9");
+    assertThatThrownBy(() -> UserStateCodec.decode(Arrays.copyOf(bytes, bytes.length / 2)))
+        .hasMessageContaining("truncated");
+  }
+}
