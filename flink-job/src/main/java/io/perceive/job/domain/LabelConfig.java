@@ -21,7 +21,8 @@ public record LabelConfig(
     long idleTimeoutMs,
     int windowSize,
     int hiddenSize,
-    float[] priceLevelBounds) {
+    float[] priceLevelBounds)
+    implements java.io.Serializable {
 
   public LabelConfig {
     if (clickWindowMs <= 0) throw new IllegalArgumentException("click window must be > 0");

@@ -11,7 +11,8 @@ import java.util.Map;
  * Everything the learner keeps for one user (DESIGN.md default): LSTM (h, c) at the start of the
  * behaviour window, the window's raw behaviours, profile features and activity statistics, the
  * frozen contexts of requests with pending labels, pending impressions and clicks, and recently
- * seen event ids for de-duplication. Mutable; persisted with {@link UserStateCodec}.
+ * seen event ids for de-duplication, and events waiting for the watermark. Mutable; persisted with
+ * {@link UserStateCodec}.
  */
 public final class UserState {
 
@@ -28,6 +29,7 @@ public final class UserState {
   final List<PendingImpression> pendingImpressions = new ArrayList<>();
   final List<PendingClick> pendingClicks = new ArrayList<>();
   final LinkedHashMap<String, Long> seenEventIds = new LinkedHashMap<>();
+  final List<Event> buffered = new ArrayList<>(); // arrived, waiting for the watermark
 
   public UserState(int hiddenSize) {
     h0 = new float[hiddenSize];
@@ -56,6 +58,11 @@ public final class UserState {
 
   public Map<Long, RequestContext> requests() {
     return Map.copyOf(requests);
+  }
+
+  /** Events that arrived but wait for the watermark to pass them (processing order is by time). */
+  public List<Event> buffered() {
+    return buffered;
   }
 
   public long lastEventTimeMs() {

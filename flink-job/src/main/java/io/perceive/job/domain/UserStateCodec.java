@@ -73,6 +73,8 @@ public final class UserStateCodec {
         out.writeUTF(e.getKey());
         out.writeLong(e.getValue());
       }
+      writeVarLong(out, s.buffered.size());
+      for (Event e : s.buffered) writeEvent(out, e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -140,6 +142,8 @@ public final class UserStateCodec {
                 in.readLong()));
       n = readVarLong(in);
       for (long i = 0; i < n; i++) s.seenEventIds.put(in.readUTF(), in.readLong());
+      n = readVarLong(in);
+      for (long i = 0; i < n; i++) s.buffered.add(readEvent(in));
       if (in.available() != 0)
         throw new IllegalArgumentException(
             "user state: " + in.available() + " trailing bytes after a version-1 body");
@@ -181,6 +185,35 @@ public final class UserStateCodec {
               readVarLong(in),
               in.readLong()));
     return list;
+  }
+
+  private static void writeEvent(DataOutputStream out, Event e) throws IOException {
+    out.writeUTF(e.eventId());
+    writeVarLong(out, e.userId());
+    out.writeByte(e.kind().ordinal());
+    out.writeLong(e.timeMs());
+    writeVarLong(out, e.requestId());
+    writeVarLong(out, e.position());
+    writeVarLong(out, e.scene());
+    writeItem(out, e.item());
+    writeNullableFloats(out, e.profile());
+  }
+
+  private static Event readEvent(DataInputStream in) throws IOException {
+    String id = in.readUTF();
+    long user = readVarLong(in);
+    int kind = in.readUnsignedByte();
+    if (kind >= EventKind.values().length) throw new IOException("unknown event kind " + kind);
+    return new Event(
+        id,
+        user,
+        EventKind.values()[kind],
+        in.readLong(),
+        readVarLong(in),
+        (int) readVarLong(in),
+        (int) readVarLong(in),
+        readItem(in),
+        readNullableFloats(in));
   }
 
   private static void writeItem(DataOutputStream out, Item it) throws IOException {

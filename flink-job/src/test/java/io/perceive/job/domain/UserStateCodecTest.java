@@ -34,6 +34,8 @@ class UserStateCodecTest {
     j.onEvent(s, imp, out);
     j.onEvent(s, impression(1, 100, 8, 100), out);
     j.onEvent(s, click(1, 100, 8, 200), out);
+    s.buffered().add(Events.order(1, 8, 300));
+    s.buffered().add(withProfile);
     return s;
   }
 
@@ -49,6 +51,9 @@ class UserStateCodecTest {
     assertThat(back.requests().get(100L).window()).isEqualTo(s.requests().get(100L).window());
     assertThat(back.h0()).isEqualTo(s.h0());
     assertThat(back.lastEventTimeMs()).isEqualTo(200);
+    assertThat(back.buffered()).hasSize(2);
+    assertThat(back.buffered().get(0).kind()).isEqualTo(EventKind.ORDER);
+    assertThat(back.buffered().get(1).profile()[0]).isEqualTo(1f);
     assertThat(Float.isNaN(back.requests().get(100L).profile()[1])).isTrue();
     assertThat(bytes[0]).isEqualTo((byte) UserStateCodec.CURRENT_VERSION);
   }

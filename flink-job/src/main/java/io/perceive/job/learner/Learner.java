@@ -1,0 +1,35 @@
+package io.perceive.job.learner;
+
+import io.perceive.job.domain.LabelJoiner;
+import io.perceive.job.domain.Sample;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The model side of a learner subtask: its replica, optimizer and step logic. The Flink operator
+ * moves state and calls this; it does no math itself.
+ */
+public interface Learner extends LabelJoiner.StateAdvancer {
+
+  /**
+   * Scores every sample with the current weights and its frozen inputs (prequential: predict, then
+   * train), then takes one minibatch step on them. Returns p(click), p(conversion), p(order) per
+   * sample, in order.
+   */
+  float[][] scoreThenTrain(List<Sample> batch);
+
+  /** Number of optimizer steps taken by this replica. */
+  long steps();
+
+  /** The published model version this replica is based on. */
+  long version();
+
+  /** Mean gate weight per task and expert over the last batch (empty without gates). */
+  Map<String, double[]> gateUtilisation();
+
+  /** Serialised replica + optimizer state (a versioned format) for operator state. */
+  byte[] saveState();
+
+  /** Restores what {@link #saveState()} wrote. */
+  void restoreState(byte[] state);
+}

@@ -1,0 +1,347 @@
+package io.perceive.job.learner;
+
+import io.perceive.job.domain.Event;
+import io.perceive.job.domain.LabelJoiner;
+import io.perceive.job.domain.Sample;
+import io.perceive.job.domain.UserState;
+import io.perceive.job.domain.UserStateCodec;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The per-user learner (DESIGN.md "UserLearner"), keyed by user id. Keyed RocksDB state holds each
+ * user's {@link UserState}; events wait in it until the watermark passes them and are then applied
+ * in the contract's order (time, then impression &lt; click &lt; cart &lt; order) by {@link
+ * LabelJoiner}. Matured samples from all users of the subtask are gathered into a minibatch; a full
+ * minibatch (or the flush timer, a checkpoint, or end of input) is scored and trained on in one
+ * batched call of the subtask's {@link Learner}, whose replica lives in operator state. Training
+ * never writes keyed state.
+ */
+public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
+    implements OneInputStreamOperator<Event, ScoredSample>, Triggerable<Long, VoidNamespace> {
+
+  private static final long serialVersionUID = 1L;
+
+  /** Duplicates (within the horizon) leave through this side output for the dead-letter topic. */
+  public static final OutputTag<Event> DUPLICATES = new OutputTag<>("duplicates") {};
+
+  private final LearnerSettings settings;
+  private final LearnerFactory learnerFactory;
+
+  private transient Learner learner;
+  private transient LabelJoiner joiner;
+  private transient ValueState<byte[]> userState;
+  private transient ListState<byte[]> learnerState;
+  private transient InternalTimerService<VoidNamespace> timers;
+  private transient List<Sample> batch;
+  private transient Map<LabelJoiner.Counter, Counter> counters;
+  private transient Counter lateEvents;
+  private transient Counter batches;
+  private transient PrequentialMetrics clickMetrics;
+  private transient PrequentialMetrics conversionMetrics;
+  private transient PrequentialMetrics orderMetrics;
+  private transient volatile double lastBatchMillis;
+  private transient byte[] restoredLearner;
+  private transient boolean flushTimerArmed;
+
+  public UserLearnerOperator(LearnerSettings settings, LearnerFactory learnerFactory) {
+    this.settings = settings;
+    this.learnerFactory = learnerFactory;
+  }
+
+  @Override
+  public void initializeState(StateInitializationContext context) throws Exception {
+    super.initializeState(context);
+    learnerState =
+        context
+            .getOperatorStateStore()
+            .getUnionListState(
+                new ListStateDescriptor<>(
+                    "learner-replica", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+    restoredLearner = null;
+    if (context.isRestored()) {
+      // Union state hands every subtask all replicas; take our own, else the first (rescaling).
+      int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+      byte[] first = null;
+      for (byte[] entry : learnerState.get()) {
+        int owner = ReplicaEntry.owner(entry);
+        if (first == null) first = entry;
+        if (owner == me) restoredLearner = entry;
+      }
+      if (restoredLearner == null) restoredLearner = first;
+    }
+  }
+
+  @Override
+  public void open() throws Exception {
+    super.open();
+    int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    int n = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+    learner = learnerFactory.create(me, n);
+    if (restoredLearner != null) learner.restoreState(ReplicaEntry.payload(restoredLearner));
+    joiner = new LabelJoiner(settings.labels(), settings.profileSize(), learner);
+    userState =
+        getPartitionedState(
+            VoidNamespace.INSTANCE,
+            VoidNamespaceSerializer.INSTANCE,
+            new ValueStateDescriptor<>(
+                "user", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+    timers = getInternalTimerService("user-learner", VoidNamespaceSerializer.INSTANCE, this);
+    batch = new ArrayList<>(settings.batchSize());
+    sink = newSink();
+    registerMetrics(getMetricGroup());
+  }
+
+  private void registerMetrics(MetricGroup g) {
+    counters = new EnumMap<>(LabelJoiner.Counter.class);
+    for (LabelJoiner.Counter c : LabelJoiner.Counter.values())
+      counters.put(c, g.counter(metricName(c)));
+    lateEvents = g.counter("late_events");
+    batches = g.counter("minibatches");
+    clickMetrics = new PrequentialMetrics(settings.metricsWindow());
+    conversionMetrics = new PrequentialMetrics(settings.metricsWindow());
+    orderMetrics = new PrequentialMetrics(settings.metricsWindow());
+    registerTask(g.addGroup("task", "click"), clickMetrics);
+    registerTask(g.addGroup("task", "conversion"), conversionMetrics);
+    registerTask(g.addGroup("task", "order"), orderMetrics);
+    g.gauge("model_version", () -> learner.version());
+    g.gauge("optimizer_steps", () -> learner.steps());
+    g.gauge("minibatch_millis", () -> lastBatchMillis);
+    g.gauge("gate_utilisation", () -> GateText.of(learner.gateUtilisation()));
+  }
+
+  private static void registerTask(MetricGroup g, PrequentialMetrics m) {
+    g.gauge("auc", m::auc);
+    g.gauge("logloss", m::logLoss);
+    g.gauge("samples", m::total);
+  }
+
+  static String metricName(LabelJoiner.Counter c) {
+    return switch (c) {
+      case EVENTS -> "events_in";
+      case DUPLICATES -> "duplicates";
+      case ORPHAN_CLICKS -> "orphan_clicks";
+      case UNATTRIBUTED_ORDERS -> "unattributed_orders";
+      case CLICK_ROWS -> "click_rows";
+      case CONVERSION_ROWS -> "conversion_rows";
+      case USERS_EXPIRED -> "users_expired";
+    };
+  }
+
+  private transient LabelJoiner.Output sink;
+
+  private LabelJoiner.Output newSink() {
+    return new LabelJoiner.Output() {
+      @Override
+      public void sample(Sample s) {
+        batch.add(s);
+      }
+
+      @Override
+      public void count(LabelJoiner.Counter c) {
+        counters.get(c).inc();
+      }
+    };
+  }
+
+  @Override
+  public void processElement(StreamRecord<Event> record) throws Exception {
+    Event e = record.getValue();
+    UserState s = load();
+    if (joiner.isDuplicate(s, e)) {
+      counters.get(LabelJoiner.Counter.DUPLICATES).inc();
+      output.collect(DUPLICATES, new StreamRecord<>(e, e.timeMs()));
+      save(s);
+      return;
+    }
+    if (e.timeMs() <= timers.currentWatermark()) {
+      // Late: everything up to the watermark has been applied already, so apply it now rather
+      // than lose it; its labels join whatever is still pending.
+      lateEvents.inc();
+      joiner.onEvent(s, e, sink);
+    } else {
+      s.buffered().add(e);
+      timers.registerEventTimeTimer(VoidNamespace.INSTANCE, e.timeMs());
+    }
+    scheduleDeadline(s);
+    save(s);
+    trainIfFull();
+  }
+
+  @Override
+  public void onEventTime(InternalTimer<Long, VoidNamespace> timer) throws Exception {
+    byte[] bytes = userState.value();
+    if (bytes == null) return; // user already cleared
+    UserState s = UserStateCodec.decode(bytes);
+    long t = timer.getTimestamp();
+    List<Event> due = new ArrayList<>();
+    for (Iterator<Event> it = s.buffered().iterator(); it.hasNext(); ) {
+      Event e = it.next();
+      if (e.timeMs() <= t) {
+        due.add(e);
+        it.remove();
+      }
+    }
+    due.sort(Event::compareProcessingOrder);
+    for (Event e : due) {
+      joiner.onTime(s, e.timeMs() - 1, sink); // deadlines strictly before the event close first
+      joiner.onEvent(s, e, sink);
+    }
+    boolean idle = joiner.onTime(s, t, sink);
+    if (idle && s.buffered().isEmpty()) {
+      userState.clear();
+    } else {
+      scheduleDeadline(s);
+      save(s);
+    }
+    trainIfFull();
+  }
+
+  @Override
+  public void onProcessingTime(InternalTimer<Long, VoidNamespace> timer) {
+    // keyed processing-time timers are not used; the flush timer is the operator-wide one
+  }
+
+  private void scheduleDeadline(UserState s) {
+    long d = joiner.nextDeadline(s);
+    if (d != Long.MAX_VALUE) timers.registerEventTimeTimer(VoidNamespace.INSTANCE, d);
+  }
+
+  private UserState load() throws Exception {
+    byte[] bytes = userState.value();
+    return bytes == null
+        ? new UserState(settings.labels().hiddenSize())
+        : UserStateCodec.decode(bytes);
+  }
+
+  private void save(UserState s) throws Exception {
+    userState.update(UserStateCodec.encode(s));
+  }
+
+  private void trainIfFull() {
+    if (batch.size() >= settings.batchSize()) train();
+    else if (!batch.isEmpty() && !flushTimerArmed) armFlushTimer();
+  }
+
+  private void armFlushTimer() {
+    flushTimerArmed = true;
+    long at = getProcessingTimeService().getCurrentProcessingTime() + settings.flushIntervalMs();
+    getProcessingTimeService()
+        .registerTimer(
+            at,
+            ts -> {
+              flushTimerArmed = false;
+              if (!batch.isEmpty()) train();
+            });
+  }
+
+  /** Scores, then trains on, everything gathered so far (in minibatches of the configured size). */
+  private void train() {
+    while (!batch.isEmpty()) {
+      int n = Math.min(batch.size(), settings.batchSize());
+      List<Sample> mb = new ArrayList<>(batch.subList(0, n));
+      batch.subList(0, n).clear();
+      long version = learner.version();
+      long t0 = System.nanoTime();
+      float[][] p = learner.scoreThenTrain(mb);
+      lastBatchMillis = (System.nanoTime() - t0) / 1e6;
+      batches.inc();
+      for (int i = 0; i < n; i++) emitScored(mb.get(i), p[i], version);
+      clickMetrics.publish();
+      conversionMetrics.publish();
+      orderMetrics.publish();
+    }
+  }
+
+  private void emitScored(Sample s, float[] p, long version) {
+    if (s.click() >= 0) clickMetrics.add(s.click(), p[0]);
+    if (s.conversion() >= 0) conversionMetrics.add(s.conversion(), p[1]);
+    if (s.order() >= 0) orderMetrics.add(s.order(), p[2]);
+    output.collect(
+        new StreamRecord<>(
+            new ScoredSample(
+                s.userId(),
+                s.requestId(),
+                s.item().itemId(),
+                s.impressionEventId(),
+                s.row() == Sample.Row.CONVERSION,
+                s.click(),
+                s.conversion(),
+                s.order(),
+                p[0],
+                p[1],
+                p[2],
+                version,
+                s.labelTimeMs()),
+            s.labelTimeMs()));
+  }
+
+  @Override
+  public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+    super.prepareSnapshotPreBarrier(checkpointId);
+    train(); // the minibatch buffer is never part of a checkpoint: it is trained on first
+  }
+
+  @Override
+  public void snapshotState(StateSnapshotContext context) throws Exception {
+    super.snapshotState(context);
+    learnerState.clear();
+    int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    learnerState.add(ReplicaEntry.of(me, learner.saveState()));
+  }
+
+  @Override
+  public void finish() throws Exception {
+    train();
+    super.finish();
+  }
+
+  /** The learner of this subtask (for the job's end-of-input snapshot and for tests). */
+  public Learner learner() {
+    return learner;
+  }
+
+  /** A replica in union operator state: owner subtask index + the learner's own bytes. */
+  static final class ReplicaEntry {
+    private ReplicaEntry() {}
+
+    static byte[] of(int owner, byte[] payload) {
+      byte[] b = new byte[payload.length + 4];
+      b[0] = (byte) (owner >>> 24);
+      b[1] = (byte) (owner >>> 16);
+      b[2] = (byte) (owner >>> 8);
+      b[3] = (byte) owner;
+      System.arraycopy(payload, 0, b, 4, payload.length);
+      return b;
+    }
+
+    static int owner(byte[] b) {
+      return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+    }
+
+    static byte[] payload(byte[] b) {
+      return java.util.Arrays.copyOfRange(b, 4, b.length);
+    }
+  }
+}
