@@ -4,22 +4,26 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Scene vocabulary: the scenes the producers document get fixed small ids; any other scene string
- * gets a stable hashed id (so a new scene still works, it just shares hash rows).
+ * Scene codes for the model's scene embedding (codes 0..13 of a 16-row table; -1 = missing): the
+ * documented scenes get fixed codes, any other non-blank scene a stable hashed code among the
+ * spare ones, so a new surface works without a schema or model change.
  */
 public final class Scenes {
 
-  /** Known scenes, id = index + 1 (0 = unknown/missing). */
+  /** Known scenes; code = index. The wire vocabulary is {@code io.perceive.schemas.Scenes}. */
   public static final List<String> KNOWN =
-      List.of("search", "recommend", "ads", "cart", "detail", "home", "feed");
+      List.of("search", "recommend", "ads", "rating", "cart", "detail", "home", "feed");
+
+  /** Codes KNOWN.size() .. KNOWN.size() + SPARE - 1 take hashed unknown scenes. */
+  static final int SPARE = 6;
 
   private Scenes() {}
 
   public static int idOf(String scene) {
-    if (scene == null || scene.isEmpty()) return 0;
-    String s = scene.toLowerCase(Locale.ROOT);
+    if (scene == null || scene.isBlank()) return -1;
+    String s = scene.trim().toLowerCase(Locale.ROOT);
     int i = KNOWN.indexOf(s);
-    if (i >= 0) return i + 1;
-    return 1000 + Math.floorMod(s.hashCode(), 1 << 20);
+    if (i >= 0) return i;
+    return KNOWN.size() + Math.floorMod(s.hashCode(), SPARE);
   }
 }

@@ -1,0 +1,205 @@
+package io.perceive.job;
+
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every setting of the Perceive job as a Flink {@link ConfigOption} with its default and
+ * description (the README's Key | Default | Description table is generated from {@link #ALL}).
+ * Model hyperparameters are {@code model.*} keys of {@code io.perceive.model.ModelConfig} and
+ * optimizer settings {@code optimizer.*}; Flink's own options (parallelism, checkpointing, state
+ * backend) are set the Flink way.
+ */
+public final class JobOptions {
+
+  private JobOptions() {}
+
+  public static final ConfigOption<String> BOOTSTRAP =
+      ConfigOptions.key("perceive.kafka.bootstrap")
+          .stringType()
+          .defaultValue("127.0.0.1:9092")
+          .withDescription("Kafka bootstrap servers of the events and model topics.");
+
+  public static final ConfigOption<String> EVENTS_TOPIC =
+      ConfigOptions.key("perceive.topic.events")
+          .stringType()
+          .defaultValue("events")
+          .withDescription("Topic of user events (Avro single-object or JSON, key = user id).");
+
+  public static final ConfigOption<String> DLQ_TOPIC =
+      ConfigOptions.key("perceive.topic.dead-letters")
+          .stringType()
+          .defaultValue("events-dlq")
+          .withDescription("Topic that receives rejected records with their reason and bytes.");
+
+  public static final ConfigOption<String> GROUP_ID =
+      ConfigOptions.key("perceive.kafka.group-id")
+          .stringType()
+          .defaultValue("perceive-learner")
+          .withDescription("Consumer group id (offsets are committed on checkpoints).");
+
+  public static final ConfigOption<String> START =
+      ConfigOptions.key("perceive.source.start")
+          .stringType()
+          .defaultValue("earliest")
+          .withDescription(
+              "Where a fresh job starts reading: earliest | latest | committed | timestamp:<epoch ms>."
+                  + " A restored job continues from its checkpoint.");
+
+  public static final ConfigOption<Boolean> BOUNDED =
+      ConfigOptions.key("perceive.source.bounded")
+          .booleanType()
+          .defaultValue(false)
+          .withDescription(
+              "Read up to the end offsets seen at start, then flush pending labels, write a final"
+                  + " snapshot and stop (demo, replay, daily bootstrap).");
+
+  public static final ConfigOption<Duration> OUT_OF_ORDERNESS =
+      ConfigOptions.key("perceive.watermark.out-of-orderness")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(5))
+          .withDescription("Bounded out-of-orderness of event times (watermark lag).");
+
+  public static final ConfigOption<Duration> IDLENESS =
+      ConfigOptions.key("perceive.watermark.idleness")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(30))
+          .withDescription(
+              "A partition without events for this long stops holding back event time.");
+
+  public static final ConfigOption<String> MIN_EVENT_TIME =
+      ConfigOptions.key("perceive.events.min-time")
+          .stringType()
+          .defaultValue("2000-01-01T00:00:00Z")
+          .withDescription(
+              "Earliest accepted event time (ISO-8601); older events are dead-lettered."
+                  + " The MovieLens replay uses 1995-01-01T00:00:00Z.");
+
+  public static final ConfigOption<String> MAX_EVENT_TIME =
+      ConfigOptions.key("perceive.events.max-time")
+          .stringType()
+          .defaultValue("2100-01-01T00:00:00Z")
+          .withDescription("Latest accepted event time (ISO-8601).");
+
+  public static final ConfigOption<List<String>> PROFILE_FEATURES =
+      ConfigOptions.key("perceive.features.profile")
+          .stringType()
+          .asList()
+          .defaultValues("age", "purchasing_power")
+          .withDescription(
+              "Names of the user profile features (event field profile) fed to the model, in order;"
+                  + " activity statistics are appended.");
+
+  public static final ConfigOption<List<String>> ITEM_FEATURES =
+      ConfigOptions.key("perceive.features.item")
+          .stringType()
+          .asList()
+          .defaultValues("rating_count", "release_year")
+          .withDescription(
+              "Names of further item features (event field item.features) after the price, in order.");
+
+  public static final ConfigOption<Duration> CLICK_WINDOW =
+      ConfigOptions.key("perceive.labels.click-window")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(30))
+          .withDescription("An impression without a click for this long becomes a click-negative.");
+
+  public static final ConfigOption<Duration> ATTRIBUTION_WINDOW =
+      ConfigOptions.key("perceive.labels.attribution-window")
+          .durationType()
+          .defaultValue(Duration.ofHours(24))
+          .withDescription(
+              "A click without an order of the item for this long becomes an order-negative.");
+
+  public static final ConfigOption<Duration> DEDUPE_HORIZON =
+      ConfigOptions.key("perceive.labels.dedupe-horizon")
+          .durationType()
+          .defaultValue(Duration.ofHours(24))
+          .withDescription(
+              "Event ids are remembered per user this long (event time) to drop duplicates.");
+
+  public static final ConfigOption<Duration> IDLE_TIMEOUT =
+      ConfigOptions.key("perceive.labels.idle-timeout")
+          .durationType()
+          .defaultValue(Duration.ofHours(48))
+          .withDescription(
+              "A user without events for this long (event time) is cleared after its labels are"
+                  + " flushed; at least click + attribution window.");
+
+  public static final ConfigOption<Integer> BATCH_SIZE =
+      ConfigOptions.key("perceive.learner.batch-size")
+          .intType()
+          .defaultValue(256)
+          .withDescription("Samples per minibatch step of a learner subtask.");
+
+  public static final ConfigOption<Duration> FLUSH_INTERVAL =
+      ConfigOptions.key("perceive.learner.flush-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(2))
+          .withDescription("A partial minibatch is trained on after this much processing time.");
+
+  public static final ConfigOption<Integer> METRICS_WINDOW =
+      ConfigOptions.key("perceive.metrics.window")
+          .intType()
+          .defaultValue(10_000)
+          .withDescription(
+              "Samples per task in the sliding window of the prequential AUC/log-loss metrics.");
+
+  public static final ConfigOption<String> SNAPSHOT_DIR =
+      ConfigOptions.key("perceive.snapshots.dir")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "Directory (path or Flink FileSystem URI) for versioned model snapshots and the"
+                  + " latest manifest; unset = no snapshots.");
+
+  public static final ConfigOption<Duration> SNAPSHOT_INTERVAL =
+      ConfigOptions.key("perceive.snapshots.interval")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(1))
+          .withDescription(
+              "Processing time between snapshots (a final one is written at end of input).");
+
+  public static final ConfigOption<Integer> SNAPSHOTS_KEPT =
+      ConfigOptions.key("perceive.snapshots.keep")
+          .intType()
+          .defaultValue(5)
+          .withDescription("How many versioned snapshots are kept; older ones are deleted.");
+
+  public static final ConfigOption<String> PREDICTIONS_DIR =
+      ConfigOptions.key("perceive.predictions.dir")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "Directory for the predictions output (CSV: ids, row, labels, scores, model version);"
+                  + " unset = off.");
+
+  /** Every option, in README order. */
+  public static final List<ConfigOption<?>> ALL =
+      List.of(
+          BOOTSTRAP,
+          EVENTS_TOPIC,
+          DLQ_TOPIC,
+          GROUP_ID,
+          START,
+          BOUNDED,
+          OUT_OF_ORDERNESS,
+          IDLENESS,
+          MIN_EVENT_TIME,
+          MAX_EVENT_TIME,
+          PROFILE_FEATURES,
+          ITEM_FEATURES,
+          CLICK_WINDOW,
+          ATTRIBUTION_WINDOW,
+          DEDUPE_HORIZON,
+          IDLE_TIMEOUT,
+          BATCH_SIZE,
+          FLUSH_INTERVAL,
+          METRICS_WINDOW,
+          SNAPSHOT_DIR,
+          SNAPSHOT_INTERVAL,
+          SNAPSHOTS_KEPT,
+          PREDICTIONS_DIR);
+}
