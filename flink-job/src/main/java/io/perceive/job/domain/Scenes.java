@@ -5,8 +5,8 @@ import java.util.Locale;
 
 /**
  * Scene codes for the model's scene embedding (codes 0..13 of a 16-row table; -1 = missing): the
- * documented scenes get fixed codes, any other non-blank scene a stable hashed code among the
- * spare ones, so a new surface works without a schema or model change.
+ * documented scenes get fixed codes, any other non-blank scene a stable hashed code among the spare
+ * ones, so a new surface works without a schema or model change.
  */
 public final class Scenes {
 

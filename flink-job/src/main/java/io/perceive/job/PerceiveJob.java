@@ -1,0 +1,189 @@
+package io.perceive.job;
+
+import io.perceive.job.domain.Event;
+import io.perceive.job.domain.LabelConfig;
+import io.perceive.job.learner.LearnerFactory;
+import io.perceive.job.learner.LearnerSettings;
+import io.perceive.job.learner.ScoredSample;
+import io.perceive.job.learner.UserLearnerOperator;
+import io.perceive.job.source.DuplicateLetters;
+import io.perceive.job.source.EventDeserializer;
+import io.perceive.job.source.EventMapping;
+import io.perceive.job.source.Incoming;
+import io.perceive.job.source.RouteRejections;
+import java.time.Instant;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.api.common.serialization.SimpleStringEncoder;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * Builds the Perceive topology on an environment — the same function serves {@code perceive run},
+ * the demo and the integration tests:
+ *
+ * <pre>
+ * KafkaSource(events) → decode + validate ──rejected──► events-dlq
+ *        │ keyBy(user)
+ *        ▼
+ *   UserLearner (keyed RocksDB state, batched prequential training) ──duplicates──► events-dlq
+ *        │
+ *        ▼ scored samples → predictions output (optional)
+ * </pre>
+ */
+public final class PerceiveJob {
+
+  /** Operator uids: stable across versions so savepoints restore. */
+  public static final String SOURCE_UID = "events-source";
+
+  public static final String VALIDATE_UID = "validate";
+  public static final String LEARNER_UID = "user-learner";
+  public static final String LEARNER_NAME = "UserLearner";
+
+  private PerceiveJob() {}
+
+  /** The streams a caller may attach more to (tests, the demo). */
+  public record Topology(
+      SingleOutputStreamOperator<Event> events, SingleOutputStreamOperator<ScoredSample> scored) {}
+
+  public static Topology build(
+      StreamExecutionEnvironment env, Configuration conf, LearnerFactory learners) {
+    EventMapping mapping =
+        new EventMapping(conf.get(JobOptions.PROFILE_FEATURES), conf.get(JobOptions.ITEM_FEATURES));
+    KafkaSource<Incoming> source = source(conf, mapping);
+    WatermarkStrategy<Incoming> watermarks =
+        WatermarkStrategy.<Incoming>forBoundedOutOfOrderness(conf.get(JobOptions.OUT_OF_ORDERNESS))
+            // rejections carry no event time and must not move the watermark
+            .withTimestampAssigner((r, ts) -> r.isValid() ? r.event().timeMs() : Long.MIN_VALUE)
+            .withIdleness(conf.get(JobOptions.IDLENESS));
+
+    SingleOutputStreamOperator<Event> events =
+        env.fromSource(source, watermarks, "events")
+            .uid(SOURCE_UID)
+            .process(new RouteRejections())
+            .uid(VALIDATE_UID)
+            .name("validate");
+
+    SingleOutputStreamOperator<ScoredSample> scored =
+        events
+            .keyBy(Event::userId)
+            .transform(
+                LEARNER_NAME,
+                TypeInformation.of(ScoredSample.class),
+                new UserLearnerOperator(settings(conf, mapping), learners))
+            .uid(LEARNER_UID);
+
+    String dlqTopic = conf.get(JobOptions.DLQ_TOPIC);
+    DataStream<byte[]> deadLetters =
+        events
+            .getSideOutput(RouteRejections.DEAD_LETTERS)
+            .union(
+                scored
+                    .getSideOutput(UserLearnerOperator.DUPLICATES)
+                    .map(new DuplicateLetters(conf.get(JobOptions.EVENTS_TOPIC)))
+                    .returns(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
+                    .uid("duplicate-letters")
+                    .name("duplicate letters"));
+    deadLetters.sinkTo(deadLetterSink(conf, dlqTopic)).uid("dead-letter-sink").name("events-dlq");
+
+    conf.getOptional(JobOptions.PREDICTIONS_DIR)
+        .ifPresent(
+            dir ->
+                scored
+                    .map(ScoredSample::toCsv)
+                    .uid("predictions-format")
+                    .name("predictions csv")
+                    .sinkTo(
+                        FileSink.forRowFormat(
+                                new Path(dir), new SimpleStringEncoder<String>("UTF-8"))
+                            .withRollingPolicy(OnCheckpointRollingPolicy.build())
+                            .build())
+                    .uid("predictions-sink")
+                    .name("predictions"));
+    return new Topology(events, scored);
+  }
+
+  static LearnerSettings settings(Configuration conf, EventMapping mapping) {
+    LabelConfig defaults = LabelConfig.defaults();
+    LabelConfig labels =
+        new LabelConfig(
+            conf.get(JobOptions.CLICK_WINDOW).toMillis(),
+            conf.get(JobOptions.ATTRIBUTION_WINDOW).toMillis(),
+            conf.get(JobOptions.DEDUPE_HORIZON).toMillis(),
+            conf.get(JobOptions.IDLE_TIMEOUT).toMillis(),
+            defaults.windowSize(),
+            defaults.hiddenSize(),
+            defaults.priceLevelBounds());
+    return new LearnerSettings(
+        labels,
+        mapping.profileSize(),
+        conf.get(JobOptions.BATCH_SIZE),
+        conf.get(JobOptions.FLUSH_INTERVAL).toMillis(),
+        conf.get(JobOptions.METRICS_WINDOW));
+  }
+
+  static KafkaSource<Incoming> source(Configuration conf, EventMapping mapping) {
+    KafkaSourceBuilder<Incoming> b =
+        KafkaSource.<Incoming>builder()
+            .setBootstrapServers(conf.get(JobOptions.BOOTSTRAP))
+            .setTopics(conf.get(JobOptions.EVENTS_TOPIC))
+            .setGroupId(conf.get(JobOptions.GROUP_ID))
+            .setStartingOffsets(startingOffsets(conf.get(JobOptions.START)))
+            .setDeserializer(
+                new EventDeserializer(
+                    Instant.parse(conf.get(JobOptions.MIN_EVENT_TIME)).toEpochMilli(),
+                    Instant.parse(conf.get(JobOptions.MAX_EVENT_TIME)).toEpochMilli(),
+                    mapping))
+            .setProperty("commit.offsets.on.checkpoint", "true")
+            .setProperty("partition.discovery.interval.ms", "60000");
+    if (conf.get(JobOptions.BOUNDED)) b.setBounded(OffsetsInitializer.latest());
+    return b.build();
+  }
+
+  /** Parses {@code earliest | latest | committed | timestamp:<ms>}. */
+  static OffsetsInitializer startingOffsets(String spec) {
+    String s = spec.trim();
+    if (s.equals("earliest")) return OffsetsInitializer.earliest();
+    if (s.equals("latest")) return OffsetsInitializer.latest();
+    if (s.equals("committed"))
+      return OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+    if (s.startsWith("timestamp:")) {
+      try {
+        return OffsetsInitializer.timestamp(Long.parseLong(s.substring("timestamp:".length())));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "perceive.source.start: bad timestamp in '" + spec + "'");
+      }
+    }
+    throw new IllegalArgumentException(
+        "perceive.source.start must be earliest | latest | committed | timestamp:<epoch ms>, got '"
+            + spec
+            + "'");
+  }
+
+  static KafkaSink<byte[]> deadLetterSink(Configuration conf, String topic) {
+    return KafkaSink.<byte[]>builder()
+        .setBootstrapServers(conf.get(JobOptions.BOOTSTRAP))
+        .setRecordSerializer(
+            KafkaRecordSerializationSchema.<byte[]>builder()
+                .setTopic(topic)
+                .setValueSerializationSchema((SerializationSchema<byte[]>) v -> v)
+                .build())
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+}
