@@ -177,6 +177,17 @@ public final class ParameterSet {
       return this;
     }
 
+    /**
+     * Allocates everything as zeros without running any initialiser: for loaders (snapshots,
+     * deltas) that overwrite every value right after.
+     */
+    public ParameterSet buildZeroed() {
+      INDArray flat = Nd4j.zeros(dataType, Math.max(length, 1));
+      Map<String, DenseSpec> m = new LinkedHashMap<>();
+      for (DenseSpec s : specs) m.put(s.name(), s);
+      return new ParameterSet(dataType, flat, m, new LinkedHashMap<>(tables));
+    }
+
     /** Allocates and initialises everything deterministically from {@code seed}. */
     public ParameterSet build(long seed) {
       INDArray flat = Nd4j.zeros(dataType, Math.max(length, 1));
