@@ -2,8 +2,8 @@ package io.perceive.job.domain;
 
 /**
  * One entry of a user's behaviour window: the raw inputs of one LSTM step (DUPN's behaviour x_t =
- * item + side information, and its properties: behaviour type, scene, time since the previous
- * behaviour — bucketed when a batch is built).
+ * item + side information, and its properties: behaviour type, scene, and its event time, from
+ * which the model's time-gap property — the age of the behaviour when it is used — is computed).
  */
 public record Behaviour(
     long itemId,
@@ -12,9 +12,4 @@ public record Behaviour(
     long categoryId,
     int behaviourType,
     int scene,
-    long gapMs,
-    long timeMs) {
-
-  /** No previous behaviour: the time gap is unknown. */
-  public static final long NO_GAP = -1;
-}
+    long timeMs) {}

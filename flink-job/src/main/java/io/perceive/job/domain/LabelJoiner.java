@@ -45,11 +45,12 @@ public final class LabelJoiner {
 
   /**
    * Advances a user's LSTM state (in place) by one behaviour: called when a behaviour leaves the
-   * window. The job implements it with the current model weights.
+   * window ({@code nowMs} = event time of the behaviour that pushed it out). The job implements it
+   * with the current model weights.
    */
   @FunctionalInterface
   public interface StateAdvancer {
-    void advance(float[] h, float[] c, Behaviour leaving);
+    void advance(float[] h, float[] c, Behaviour leaving, long nowMs);
   }
 
   private final LabelConfig cfg;
@@ -194,11 +195,6 @@ public final class LabelJoiner {
   }
 
   private void appendBehaviour(UserState s, Event e) {
-    long gap =
-        s.lastBehaviourTimeMs == Long.MIN_VALUE
-            ? Behaviour.NO_GAP
-            : e.timeMs() - s.lastBehaviourTimeMs;
-    s.lastBehaviourTimeMs = e.timeMs();
     Item it = e.item();
     s.window.addLast(
         new Behaviour(
@@ -208,9 +204,9 @@ public final class LabelJoiner {
             it.categoryId(),
             e.kind().behaviourType(),
             e.scene(),
-            gap,
             e.timeMs()));
-    while (s.window.size() > cfg.windowSize()) advancer.advance(s.h0, s.c0, s.window.removeFirst());
+    while (s.window.size() > cfg.windowSize())
+      advancer.advance(s.h0, s.c0, s.window.removeFirst(), e.timeMs());
   }
 
   /**

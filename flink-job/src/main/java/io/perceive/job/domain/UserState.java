@@ -19,7 +19,6 @@ public final class UserState {
   float[] h0;
   float[] c0;
   final ArrayDeque<Behaviour> window = new ArrayDeque<>();
-  long lastBehaviourTimeMs = Long.MIN_VALUE;
   float[] profile; // configured order, NaN = missing; null until an event carries one
   long impressions;
   long clicks;

@@ -29,7 +29,6 @@ public final class UserStateCodec {
       writeFloats(out, s.h0);
       writeFloats(out, s.c0);
       writeBehaviours(out, s.window);
-      out.writeLong(s.lastBehaviourTimeMs);
       writeNullableFloats(out, s.profile);
       writeVarLong(out, s.impressions);
       writeVarLong(out, s.clicks);
@@ -99,7 +98,6 @@ public final class UserStateCodec {
       s.h0 = readFloats(in, h);
       s.c0 = readFloats(in, h);
       s.window.addAll(readBehaviours(in));
-      s.lastBehaviourTimeMs = in.readLong();
       s.profile = readNullableFloats(in);
       s.impressions = readVarLong(in);
       s.clicks = readVarLong(in);
@@ -165,7 +163,6 @@ public final class UserStateCodec {
       writeVarLong(out, b.categoryId());
       writeVarLong(out, b.behaviourType());
       writeVarLong(out, b.scene());
-      writeVarLong(out, b.gapMs());
       out.writeLong(b.timeMs());
     }
   }
@@ -182,7 +179,6 @@ public final class UserStateCodec {
               readVarLong(in),
               (int) readVarLong(in),
               (int) readVarLong(in),
-              readVarLong(in),
               in.readLong()));
     return list;
   }

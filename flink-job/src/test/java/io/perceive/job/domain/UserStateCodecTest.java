@@ -12,7 +12,7 @@ class UserStateCodecTest {
 
   private static UserState busyState() {
     LabelConfig cfg = LabelJoinerTest.CFG;
-    LabelJoiner j = new LabelJoiner(cfg, 2, (h, c, b) -> h[0] += b.itemId());
+    LabelJoiner j = new LabelJoiner(cfg, 2, (h, c, b, now) -> h[0] += b.itemId());
     UserState s = new UserState(cfg.hiddenSize());
     LabelJoinerTest.Collect out = new LabelJoinerTest.Collect();
     Event withProfile =

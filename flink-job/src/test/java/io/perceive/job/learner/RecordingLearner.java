@@ -26,7 +26,7 @@ final class RecordingLearner implements Learner {
   }
 
   @Override
-  public void advance(float[] h, float[] c, Behaviour leaving) {
+  public void advance(float[] h, float[] c, Behaviour leaving, long nowMs) {
     h[0] += 1;
   }
 
