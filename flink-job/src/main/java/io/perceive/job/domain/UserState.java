@@ -75,17 +75,18 @@ public final class UserState {
   /** Number of activity statistics in {@link #statsFeatures()}. */
   public static final int STATS = 4;
 
+  /** Names of the activity statistics, in {@link #statsFeatures()} order (model feature names). */
+  public static final java.util.List<String> STAT_NAMES =
+      java.util.List.of(
+          "activity_impressions", "activity_clicks", "activity_orders", "activity_ctr");
+
   /**
-   * Activity statistics as model features: log1p of impressions, clicks and orders seen, and a
-   * smoothed click-through rate (prior 1 click in 20 impressions).
+   * Activity statistics as raw model features (the model's Missing Value Layer normalises them):
+   * impressions, clicks and orders seen, and a smoothed click-through rate (prior 1 click in 20
+   * impressions).
    */
   public float[] statsFeatures() {
-    return new float[] {
-      (float) Math.log1p(impressions),
-      (float) Math.log1p(clicks),
-      (float) Math.log1p(orders),
-      (float) ((clicks + 1.0) / (impressions + 20.0))
-    };
+    return new float[] {impressions, clicks, orders, (float) ((clicks + 1.0) / (impressions + 20.0))};
   }
 
   float[] profileOrMissing(int profileSize) {

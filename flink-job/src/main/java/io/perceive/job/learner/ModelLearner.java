@@ -1,0 +1,177 @@
+package io.perceive.job.learner;
+
+import io.perceive.job.domain.Behaviour;
+import io.perceive.job.domain.Sample;
+import io.perceive.model.ModelConfig;
+import io.perceive.model.MultiTaskModel;
+import io.perceive.model.TrainingBatch;
+import io.perceive.model.core.ParameterSet;
+import io.perceive.model.layers.LstmState;
+import io.perceive.model.layers.StepInput;
+import io.perceive.model.layers.TimeGapBuckets;
+import io.perceive.model.layers.UserSequenceEncoder;
+import io.perceive.model.optim.Optimizer;
+import io.perceive.model.optim.OptimizerConfig;
+import io.perceive.model.snapshot.Snapshot;
+import io.perceive.model.snapshot.SnapshotFile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A learner subtask's model: a {@link MultiTaskModel} replica in FLOAT with its optimizer. Each
+ * minibatch is scored (prequential) and trained on in one forward + backward; the LSTM state of a
+ * user advances with the current weights when a behaviour leaves the window.
+ */
+public final class ModelLearner implements Learner {
+
+  private final ModelConfig config;
+  private final MultiTaskModel model;
+  private final UserSequenceEncoder encoder;
+  private final BatchBuilder batches;
+  private final int timeGapBuckets;
+  private final ParameterSet params;
+  private final Optimizer optimizer;
+  private long version;
+  private double[][] gates;
+
+  public ModelLearner(ModelConfig config, OptimizerConfig optimizerConfig, int window) {
+    this.config = config;
+    this.model = new MultiTaskModel(config);
+    this.encoder = new UserSequenceEncoder(config.sequenceConfig());
+    this.timeGapBuckets = config.sequenceConfig().timeGapBuckets();
+    this.batches =
+        new BatchBuilder(
+            window, config.sequenceConfig().hidden(), timeGapBuckets, new FeatureLayout(config));
+    this.params = model.initialise(DataType.FLOAT);
+    this.optimizer = optimizerConfig.create();
+    optimizer.initialise(params);
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public MultiTaskModel model() {
+    return model;
+  }
+
+  public ParameterSet parameters() {
+    return params;
+  }
+
+  @Override
+  public float[][] scoreThenTrain(List<Sample> batch) {
+    TrainingBatch b = batches.build(batch);
+    MultiTaskModel.StepResult r = model.forwardBackward(params, b);
+    long eventTime = Long.MIN_VALUE;
+    for (Sample s : batch) eventTime = Math.max(eventTime, s.labelTimeMs());
+    optimizer.step(params, r.gradients(), eventTime);
+    gates = r.gateMeans();
+    float[][] p = new float[batch.size()][3];
+    for (int i = 0; i < p.length; i++) {
+      p[i][0] = (float) r.predictions().click()[i];
+      p[i][1] = (float) r.predictions().conversion()[i];
+      p[i][2] = (float) r.predictions().order()[i];
+    }
+    return p;
+  }
+
+  @Override
+  public void advance(float[] h, float[] c, Behaviour leaving, long nowMs) {
+    StepInput step =
+        new StepInput(
+            new long[] {leaving.itemId()},
+            new long[] {leaving.shopId()},
+            new long[] {leaving.brandId()},
+            new long[] {leaving.categoryId()},
+            new int[] {leaving.behaviourType()},
+            new int[] {leaving.scene()},
+            new int[] {TimeGapBuckets.of(Math.max(0, nowMs - leaving.timeMs()), timeGapBuckets)});
+    INDArray hh = Nd4j.create(h, new long[] {1, h.length}, 'c');
+    INDArray cc = Nd4j.create(c, new long[] {1, c.length}, 'c');
+    LstmState next = encoder.advance(params, hh, cc, step);
+    float[] nh = next.h().castTo(DataType.FLOAT).dup('c').data().asFloat();
+    float[] nc = next.c().castTo(DataType.FLOAT).dup('c').data().asFloat();
+    System.arraycopy(nh, 0, h, 0, h.length);
+    System.arraycopy(nc, 0, c, 0, c.length);
+  }
+
+  @Override
+  public long steps() {
+    return optimizer.steps();
+  }
+
+  @Override
+  public long version() {
+    return version;
+  }
+
+  /** Marks the replica as published under {@code v}. */
+  public void setVersion(long v) {
+    this.version = v;
+  }
+
+  @Override
+  public Map<String, double[]> gateUtilisation() {
+    Map<String, double[]> m = new LinkedHashMap<>();
+    if (gates == null) return m;
+    for (int t = 0; t < gates.length; t++) m.put(model.tasks().get(t), gates[t]);
+    return m;
+  }
+
+  /** The replica as a snapshot under the given version (parameters + optimizer state). */
+  public Snapshot snapshot(long modelVersion, boolean withOptimizer) {
+    return new Snapshot(
+        modelVersion,
+        System.currentTimeMillis(),
+        config.toProperties(),
+        params,
+        withOptimizer ? Optional.of(optimizer.exportState()) : Optional.empty());
+  }
+
+  @Override
+  public byte[] saveState() {
+    try {
+      Path tmp = Files.createTempFile("perceive-replica", ".snap");
+      try {
+        SnapshotFile.write(tmp, snapshot(version, true));
+        return Files.readAllBytes(tmp);
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serialise the learner replica", e);
+    }
+  }
+
+  @Override
+  public void restoreState(byte[] state) {
+    try {
+      Path tmp = Files.createTempFile("perceive-replica", ".snap");
+      try {
+        Files.write(tmp, state);
+        Snapshot s = SnapshotFile.read(tmp);
+        if (!ModelConfig.fromProperties(s.modelConfig()).equals(config))
+          throw new IllegalStateException(
+              "the checkpointed replica was trained with a different model configuration;"
+                  + " restore with the same model.* settings");
+        s.copyInto(params);
+        s.optimizerState().ifPresent(optimizer::importState);
+        version = s.modelVersion();
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot restore the learner replica", e);
+    }
+  }
+}
