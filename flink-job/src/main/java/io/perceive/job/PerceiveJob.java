@@ -133,7 +133,10 @@ public final class PerceiveJob {
         mapping.profileSize(),
         conf.get(JobOptions.BATCH_SIZE),
         conf.get(JobOptions.FLUSH_INTERVAL).toMillis(),
-        conf.get(JobOptions.METRICS_WINDOW));
+        conf.get(JobOptions.METRICS_WINDOW),
+        conf.getOptional(JobOptions.SNAPSHOT_DIR).orElse(null),
+        conf.get(JobOptions.SNAPSHOT_INTERVAL).toMillis(),
+        conf.get(JobOptions.SNAPSHOTS_KEPT));
   }
 
   static KafkaSource<Incoming> source(Configuration conf, EventMapping mapping) {

@@ -86,7 +86,9 @@ public final class UserState {
    * impressions).
    */
   public float[] statsFeatures() {
-    return new float[] {impressions, clicks, orders, (float) ((clicks + 1.0) / (impressions + 20.0))};
+    return new float[] {
+      impressions, clicks, orders, (float) ((clicks + 1.0) / (impressions + 20.0))
+    };
   }
 
   float[] profileOrMissing(int profileSize) {

@@ -2,6 +2,7 @@ package io.perceive.job.learner;
 
 import io.perceive.job.domain.LabelJoiner;
 import io.perceive.job.domain.Sample;
+import io.perceive.model.snapshot.Snapshot;
 import java.util.List;
 import java.util.Map;
 
@@ -23,6 +24,12 @@ public interface Learner extends LabelJoiner.StateAdvancer {
 
   /** The published model version this replica is based on. */
   long version();
+
+  /** Marks the replica as (based on) published version {@code version}. */
+  void setVersion(long version);
+
+  /** The replica as a model snapshot stamped with {@code version}, for publication. */
+  Snapshot snapshot(long version, boolean withOptimizer);
 
   /** Mean gate weight per task and expert over the last batch (empty without gates). */
   Map<String, double[]> gateUtilisation();

@@ -115,7 +115,7 @@ public final class ModelLearner implements Learner {
     return version;
   }
 
-  /** Marks the replica as published under {@code v}. */
+  @Override
   public void setVersion(long v) {
     this.version = v;
   }
@@ -128,7 +128,7 @@ public final class ModelLearner implements Learner {
     return m;
   }
 
-  /** The replica as a snapshot under the given version (parameters + optimizer state). */
+  @Override
   public Snapshot snapshot(long modelVersion, boolean withOptimizer) {
     return new Snapshot(
         modelVersion,

@@ -5,6 +5,9 @@ import io.perceive.job.domain.LabelJoiner;
 import io.perceive.job.domain.Sample;
 import io.perceive.job.domain.UserState;
 import io.perceive.job.domain.UserStateCodec;
+import io.perceive.job.publish.SnapshotStore;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.Iterator;
@@ -64,6 +67,9 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient volatile double lastBatchMillis;
   private transient byte[] restoredLearner;
   private transient boolean flushTimerArmed;
+  private transient SnapshotStore snapshots;
+  private transient Counter published;
+  private transient Counter publishFailures;
 
   public UserLearnerOperator(LearnerSettings settings, LearnerFactory learnerFactory) {
     this.settings = settings;
@@ -111,6 +117,11 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     batch = new ArrayList<>(settings.batchSize());
     sink = newSink();
     registerMetrics(getMetricGroup());
+    // Part 1 publishes from the learner itself; only subtask 0 may, so versions stay unique.
+    if (settings.snapshotDir() != null && me == 0) {
+      snapshots = new SnapshotStore(toPath(settings.snapshotDir()), settings.snapshotsKept());
+      armSnapshotTimer();
+    }
   }
 
   private void registerMetrics(MetricGroup g) {
@@ -119,6 +130,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       counters.put(c, g.counter(metricName(c)));
     lateEvents = g.counter("late_events");
     batches = g.counter("minibatches");
+    published = g.counter("snapshots_published");
+    publishFailures = g.counter("snapshots_failed");
     clickMetrics = new PrequentialMetrics(settings.metricsWindow());
     conversionMetrics = new PrequentialMetrics(settings.metricsWindow());
     orderMetrics = new PrequentialMetrics(settings.metricsWindow());
@@ -314,7 +327,50 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   @Override
   public void finish() throws Exception {
     train();
+    if (snapshots != null) publish(); // end of input: the final snapshot
     super.finish();
+  }
+
+  private void armSnapshotTimer() {
+    long at = getProcessingTimeService().getCurrentProcessingTime() + settings.snapshotIntervalMs();
+    getProcessingTimeService()
+        .registerTimer(
+            at,
+            ts -> {
+              train(); // publish what has been learned from every sample gathered so far
+              publish();
+              armSnapshotTimer();
+            });
+  }
+
+  /**
+   * Publishes the replica under the next version: max(checkpointed version, highest published) + 1,
+   * so a restart never reuses a version number. A failed write is logged and counted, and the
+   * learner keeps learning.
+   */
+  private void publish() {
+    try {
+      long next = Math.max(learner.version(), snapshots.highestVersion()) + 1;
+      java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+      m.put("auc_click", clickMetrics.auc());
+      m.put("auc_conversion", conversionMetrics.auc());
+      m.put("auc_order", orderMetrics.auc());
+      m.put("samples_click", (double) clickMetrics.total());
+      m.values().removeIf(v -> !Double.isFinite(v));
+      snapshots.publish(
+          learner.snapshot(next, false), timers.currentWatermark(), java.util.Map.of(), m);
+      learner.setVersion(next);
+      published.inc();
+    } catch (Exception e) {
+      publishFailures.inc();
+      LOG.warn("snapshot publication failed; the learner goes on", e);
+    }
+  }
+
+  static Path toPath(String dirOrUri) {
+    return dirOrUri.startsWith("file:")
+        ? Paths.get(java.net.URI.create(dirOrUri))
+        : Paths.get(dirOrUri);
   }
 
   /** The learner of this subtask (for the job's end-of-input snapshot and for tests). */

@@ -35,9 +35,26 @@ final class RecordingLearner implements Learner {
     return steps;
   }
 
+  long version = 7;
+
   @Override
   public long version() {
-    return 7;
+    return version;
+  }
+
+  @Override
+  public void setVersion(long v) {
+    version = v;
+  }
+
+  @Override
+  public io.perceive.model.snapshot.Snapshot snapshot(long v, boolean withOptimizer) {
+    io.perceive.model.core.ParameterSet p =
+        io.perceive.model.core.ParameterSet.builder(org.nd4j.linalg.api.buffer.DataType.FLOAT)
+            .dense("steps", io.perceive.model.core.Init.constant(steps), 1)
+            .build(1);
+    return new io.perceive.model.snapshot.Snapshot(
+        v, 0L, java.util.Map.of(), p, java.util.Optional.empty());
   }
 
   @Override

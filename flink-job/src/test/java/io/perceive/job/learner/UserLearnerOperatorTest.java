@@ -26,16 +26,24 @@ class UserLearnerOperatorTest {
           0,
           1, // train every sample at once so outputs appear immediately
           1_000,
-          100);
+          100,
+          null,
+          60_000,
+          3);
 
   KeyedOneInputStreamOperatorTestHarness<Long, Event, ScoredSample> harness;
   int seq;
 
   KeyedOneInputStreamOperatorTestHarness<Long, Event, ScoredSample> newHarness(
       OperatorSubtaskState restore) throws Exception {
+    return newHarness(restore, SETTINGS);
+  }
+
+  KeyedOneInputStreamOperatorTestHarness<Long, Event, ScoredSample> newHarness(
+      OperatorSubtaskState restore, LearnerSettings settings) throws Exception {
     var h =
         new KeyedOneInputStreamOperatorTestHarness<>(
-            new UserLearnerOperator(SETTINGS, (i, n) -> new RecordingLearner()),
+            new UserLearnerOperator(settings, (i, n) -> new RecordingLearner()),
             Event::userId,
             Types.LONG);
     h.setStateBackend(new EmbeddedRocksDBStateBackend());
@@ -146,6 +154,33 @@ class UserLearnerOperatorTest {
             org.assertj.core.groups.Tuple.tuple(1L, false),
             org.assertj.core.groups.Tuple.tuple(2L, true),
             org.assertj.core.groups.Tuple.tuple(3L, false));
+  }
+
+  @Test
+  void publishesAFinalSnapshotAtEndOfInputAndNeverReusesAVersionAfterRestore(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    LearnerSettings publishing =
+        new LearnerSettings(SETTINGS.labels(), 0, 1, 1_000, 100, dir.toString(), 3_600_000, 10);
+    harness = newHarness(null, publishing);
+    send(ev(EventKind.IMPRESSION, 1, 100, 7, 0));
+    send(ev(EventKind.CLICK, 1, 100, 7, 0));
+    harness.processWatermark(MIN);
+    harness.prepareSnapshotPreBarrier(1);
+    OperatorSubtaskState snap = harness.snapshot(1, 1); // replica at version 7
+    harness.close(); // end of input: final snapshot
+    harness = null;
+    var store = new io.perceive.job.publish.SnapshotStore(dir, 10);
+    assertThat(store.highestVersion()).isEqualTo(8);
+
+    harness = newHarness(snap, publishing); // restored at version 7, but 8 is taken
+    harness.close();
+    harness = null;
+    assertThat(store.highestVersion()).isEqualTo(9);
+    assertThat(
+            io.perceive.job.publish.SnapshotStore.readManifest(
+                    dir.resolve(io.perceive.job.publish.SnapshotStore.LATEST))
+                .getModelVersion())
+        .isEqualTo(9);
   }
 
   @Test
