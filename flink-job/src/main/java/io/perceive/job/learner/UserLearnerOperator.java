@@ -127,8 +127,10 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private void registerMetrics(MetricGroup g) {
     counters = new EnumMap<>(LabelJoiner.Counter.class);
     for (LabelJoiner.Counter c : LabelJoiner.Counter.values())
-      counters.put(c, g.counter(metricName(c)));
-    lateEvents = g.counter("late_events");
+      counters.put(
+          c, g.counter(metricName(c), new CountingAccumulator(getRuntimeContext(), metricName(c))));
+    lateEvents =
+        g.counter("late_events", new CountingAccumulator(getRuntimeContext(), "late_events"));
     batches = g.counter("minibatches");
     published = g.counter("snapshots_published");
     publishFailures = g.counter("snapshots_failed");

@@ -19,7 +19,12 @@ public final class RouteRejections extends ProcessFunction<Incoming, Event> {
 
   @Override
   public void open(org.apache.flink.api.common.functions.OpenContext ctx) {
-    invalid = getRuntimeContext().getMetricGroup().counter("invalid");
+    invalid =
+        getRuntimeContext()
+            .getMetricGroup()
+            .counter(
+                "invalid",
+                new io.perceive.job.learner.CountingAccumulator(getRuntimeContext(), "invalid"));
   }
 
   @Override
