@@ -8,9 +8,10 @@ import org.apache.flink.configuration.ConfigOptions;
 /**
  * Every setting of the Perceive job as a Flink {@link ConfigOption} with its default and
  * description (the README's Key | Default | Description table is generated from {@link #ALL}).
- * Model hyperparameters are {@code model.*} keys of {@code io.perceive.model.ModelConfig} and
- * optimizer settings {@code optimizer.*}; Flink's own options (parallelism, checkpointing, state
- * backend) are set the Flink way.
+ * Model hyperparameters are {@code perceive.model.<key>} for every key of {@code
+ * io.perceive.model.ModelConfig} (e.g. {@code perceive.model.sharing.mode}) and optimizer settings
+ * {@code perceive.optimizer.<key>} (e.g. {@code perceive.optimizer.learningRate}); Flink's own
+ * options (parallelism, checkpointing, state backend) are set the Flink way.
  */
 public final class JobOptions {
 
@@ -82,23 +83,6 @@ public final class JobOptions {
           .stringType()
           .defaultValue("2100-01-01T00:00:00Z")
           .withDescription("Latest accepted event time (ISO-8601).");
-
-  public static final ConfigOption<List<String>> PROFILE_FEATURES =
-      ConfigOptions.key("perceive.features.profile")
-          .stringType()
-          .asList()
-          .defaultValues("age", "purchasing_power")
-          .withDescription(
-              "Names of the user profile features (event field profile) fed to the model, in order;"
-                  + " activity statistics are appended.");
-
-  public static final ConfigOption<List<String>> ITEM_FEATURES =
-      ConfigOptions.key("perceive.features.item")
-          .stringType()
-          .asList()
-          .defaultValues("rating_count", "release_year")
-          .withDescription(
-              "Names of further item features (event field item.features) after the price, in order.");
 
   public static final ConfigOption<Duration> CLICK_WINDOW =
       ConfigOptions.key("perceive.labels.click-window")
@@ -176,6 +160,12 @@ public final class JobOptions {
               "Directory for the predictions output (CSV: ids, row, labels, scores, model version);"
                   + " unset = off.");
 
+  /** Prefix of model hyperparameters: {@code perceive.model.} + a ModelConfig key. */
+  public static final String MODEL_PREFIX = "perceive.model.";
+
+  /** Prefix of optimizer settings: {@code perceive.} + an OptimizerConfig key. */
+  public static final String OPTIMIZER_PREFIX = "perceive.optimizer.";
+
   /** Every option, in README order. */
   public static final List<ConfigOption<?>> ALL =
       List.of(
@@ -189,8 +179,6 @@ public final class JobOptions {
           IDLENESS,
           MIN_EVENT_TIME,
           MAX_EVENT_TIME,
-          PROFILE_FEATURES,
-          ITEM_FEATURES,
           CLICK_WINDOW,
           ATTRIBUTION_WINDOW,
           DEDUPE_HORIZON,

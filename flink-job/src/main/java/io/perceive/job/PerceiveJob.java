@@ -2,7 +2,12 @@ package io.perceive.job;
 
 import io.perceive.job.domain.Event;
 import io.perceive.job.domain.LabelConfig;
+import io.perceive.job.learner.FeatureLayout;
 import io.perceive.job.learner.LearnerFactory;
+import io.perceive.job.learner.ModelLearnerFactory;
+import io.perceive.model.ModelConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import io.perceive.job.learner.LearnerSettings;
 import io.perceive.job.learner.ScoredSample;
 import io.perceive.job.learner.UserLearnerOperator;
@@ -60,10 +65,47 @@ public final class PerceiveJob {
   public record Topology(
       SingleOutputStreamOperator<Event> events, SingleOutputStreamOperator<ScoredSample> scored) {}
 
+  /** Builds the topology with the model learner the configuration describes. */
+  public static Topology build(StreamExecutionEnvironment env, Configuration conf) {
+    return build(env, conf, learnerFactory(conf));
+  }
+
+  /** The model hyperparameters: {@code perceive.model.<key>} entries without the prefix. */
+  public static Map<String, String> modelProperties(Configuration conf) {
+    Map<String, String> m = new LinkedHashMap<>();
+    conf.toMap()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith(JobOptions.MODEL_PREFIX))
+                m.put(k.substring(JobOptions.MODEL_PREFIX.length()), v);
+            });
+    return m;
+  }
+
+  /** The optimizer settings: {@code perceive.optimizer.<key>} entries as {@code optimizer.<key>}. */
+  public static Map<String, String> optimizerProperties(Configuration conf) {
+    Map<String, String> m = new LinkedHashMap<>();
+    conf.toMap()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith(JobOptions.OPTIMIZER_PREFIX))
+                m.put("optimizer." + k.substring(JobOptions.OPTIMIZER_PREFIX.length()), v);
+            });
+    if (!m.isEmpty() && !m.containsKey("optimizer.kind")) m.put("optimizer.kind", "ADAM");
+    return m;
+  }
+
+  public static ModelLearnerFactory learnerFactory(Configuration conf) {
+    ModelConfig model = ModelConfig.fromProperties(modelProperties(conf));
+    return new ModelLearnerFactory(
+        model.toProperties(), optimizerProperties(conf), model.sequenceConfig().attentionWindow());
+  }
+
   public static Topology build(
       StreamExecutionEnvironment env, Configuration conf, LearnerFactory learners) {
-    EventMapping mapping =
-        new EventMapping(conf.get(JobOptions.PROFILE_FEATURES), conf.get(JobOptions.ITEM_FEATURES));
+    ModelConfig model = ModelConfig.fromProperties(modelProperties(conf));
+    FeatureLayout features = new FeatureLayout(model);
+    EventMapping mapping = new EventMapping(features.eventProfileNames(), features.eventItemNames());
     KafkaSource<Incoming> source = source(conf, mapping);
     WatermarkStrategy<Incoming> watermarks =
         WatermarkStrategy.<Incoming>forBoundedOutOfOrderness(conf.get(JobOptions.OUT_OF_ORDERNESS))
@@ -84,7 +126,7 @@ public final class PerceiveJob {
             .transform(
                 LEARNER_NAME,
                 TypeInformation.of(ScoredSample.class),
-                new UserLearnerOperator(settings(conf, mapping), learners))
+                new UserLearnerOperator(settings(conf, mapping, model), learners))
             .uid(LEARNER_UID);
 
     String dlqTopic = conf.get(JobOptions.DLQ_TOPIC);
@@ -117,7 +159,7 @@ public final class PerceiveJob {
     return new Topology(events, scored);
   }
 
-  static LearnerSettings settings(Configuration conf, EventMapping mapping) {
+  static LearnerSettings settings(Configuration conf, EventMapping mapping, ModelConfig model) {
     LabelConfig defaults = LabelConfig.defaults();
     LabelConfig labels =
         new LabelConfig(
@@ -125,8 +167,8 @@ public final class PerceiveJob {
             conf.get(JobOptions.ATTRIBUTION_WINDOW).toMillis(),
             conf.get(JobOptions.DEDUPE_HORIZON).toMillis(),
             conf.get(JobOptions.IDLE_TIMEOUT).toMillis(),
-            defaults.windowSize(),
-            defaults.hiddenSize(),
+            model.sequenceConfig().attentionWindow(),
+            model.sequenceConfig().hidden(),
             defaults.priceLevelBounds());
     return new LearnerSettings(
         labels,

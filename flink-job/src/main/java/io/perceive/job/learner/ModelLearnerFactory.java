@@ -1,0 +1,43 @@
+package io.perceive.job.learner;
+
+import io.perceive.model.ModelConfig;
+import io.perceive.model.optim.OptimizerConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Creates each subtask's {@link ModelLearner} from the model and optimizer properties (plain maps,
+ * so the factory serialises with the job graph). Every subtask starts from the same seed, so all
+ * replicas start equal.
+ */
+public final class ModelLearnerFactory implements LearnerFactory {
+
+  private static final long serialVersionUID = 1L;
+
+  private final LinkedHashMap<String, String> model;
+  private final LinkedHashMap<String, String> optimizer;
+  private final int window;
+
+  public ModelLearnerFactory(Map<String, String> model, Map<String, String> optimizer, int window) {
+    this.model = new LinkedHashMap<>(model);
+    this.optimizer = new LinkedHashMap<>(optimizer);
+    this.window = window;
+    modelConfig(); // validate on the client, before the job is submitted
+    optimizerConfig();
+  }
+
+  public ModelConfig modelConfig() {
+    return ModelConfig.fromProperties(model);
+  }
+
+  public OptimizerConfig optimizerConfig() {
+    return optimizer.isEmpty()
+        ? OptimizerConfig.defaults(OptimizerConfig.Kind.ADAM)
+        : OptimizerConfig.fromProperties(optimizer);
+  }
+
+  @Override
+  public Learner create(int subtaskIndex, int parallelism) {
+    return new ModelLearner(modelConfig(), optimizerConfig(), window);
+  }
+}
