@@ -114,6 +114,20 @@ public final class SplitDense {
   }
 
   /**
+   * The unsplit computation, for checking and benchmarking the split: x = [userRows, item] [S,
+   * userIn + itemIn] times the full weight [W_user; W_item] in one gemm, + b, then act.
+   */
+  public INDArray forwardUnsplit(ParameterSet p, INDArray userInput, INDArray item) {
+    if (!split()) return forward(p, null, item, null);
+    INDArray x = Nd4j.hstack(userInput, item); // [S, userIn + itemIn]
+    INDArray w = Nd4j.vstack(p.get(userWeightName()), p.get(itemWeightName())); // [in, out]
+    INDArray y = Nd4j.createUninitialized(item.dataType(), item.rows(), out); // [S, out]
+    Nd4j.gemm(x, w, y, false, false, 1.0, 0.0);
+    y.addiRowVector(p.get(biasName()));
+    return act.applyInPlace(y);
+  }
+
+  /**
    * dy [S, out] (overwritten: becomes dz, the gradient of each sample's pre-activation, which is
    * also dL/d userRows) → dItem [S, itemIn]. Adds dW_item (and db when not split) into g.
    */

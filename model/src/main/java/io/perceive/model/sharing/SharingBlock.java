@@ -180,6 +180,30 @@ public final class SharingBlock {
           user == null ? null : Nd4j.pullRows(user.halves()[l], 1, group); // [S, out]
       firstOut[l] = first.get(l).forward(p, rowsOfUser, item, fc[l]);
     }
+    return afterFirstLayers(p, user, group, item, fc, firstOut, cache);
+  }
+
+  /**
+   * The unsplit forward (inference only), to check and benchmark the model split: every first layer
+   * multiplies the concatenated [userInput, item] [S, userWidth + itemWidth] by its full weight.
+   * Equal to {@link #forward(ParameterSet, UserPart, int[], INDArray, Cache)} up to rounding.
+   */
+  public Output forwardUnsplit(ParameterSet p, INDArray userInput, INDArray item) {
+    INDArray[] firstOut = new INDArray[first.size()];
+    for (int l = 0; l < first.size(); l++)
+      firstOut[l] = first.get(l).forwardUnsplit(p, userInput, item);
+    return afterFirstLayers(p, null, null, item, null, firstOut, null);
+  }
+
+  private Output afterFirstLayers(
+      ParameterSet p,
+      UserPart user,
+      int[] group,
+      INDArray item,
+      SplitDense.Cache[] fc,
+      INDArray[] firstOut,
+      Cache cache) {
+    int rows = (int) item.rows();
     INDArray[] experts = new INDArray[expertCount];
     System.arraycopy(firstOut, 0, experts, 0, expertCount);
     INDArray[] gates = new INDArray[gateCount];
