@@ -177,6 +177,19 @@ public final class MultiTaskModel {
     priceHead.register(b);
   }
 
+  /**
+   * Re-imposes structural zeros (the LSTM's property → cell-input block, see {@code
+   * PropertyGatedLstm}); call after an optimizer step that could move them (e.g. weight decay).
+   */
+  public void enforceStructure(ParameterSet p) {
+    encoder.lstm().enforceStructure(p);
+  }
+
+  /** The behaviour sequence encoder (branch seq's property-gated LSTM + attention). */
+  public UserSequenceEncoder sequenceEncoder() {
+    return encoder;
+  }
+
   /** New parameters, deterministic in the config's seed. */
   public ParameterSet initialise(DataType type) {
     ParameterSet.Builder b = ParameterSet.builder(type);

@@ -3,98 +3,135 @@ package io.perceive.model.layers;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.ParameterSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * STAND-IN for branch seq's property-gated LSTM + attention encoder, with the API of the model
- * spec, so that branch rank compiles and tests before seq lands; the merge of seq replaces this
- * file. It pools the masked mean of the item side-info embeddings and mixes it with the query: out
- * = tanh([mean_t e_t, query] W + b) [G, H]. Correct gradients, no recurrence.
+ * DUPN's user behaviour sequence encoder (Ni et al., KDD 2018): behaviour embedding →
+ * property-gated LSTM over the window → attention pooling with the query context, giving the 128-d
+ * behaviour half of the user representation. The embedding tables are the model's ({@link
+ * SequenceConfig} names them); this class registers only {@code lstm/*} and {@code attention/*}.
  */
 public final class UserSequenceEncoder {
 
-  /** What forward keeps for backward. */
+  /** What forward keeps for backward; reusable across minibatches of the same shape. */
   public static final class Cache {
-    int[][] rows; // per side table, [G*T]
-    float[] mask;
-    int groups;
-    int steps;
-    Dense.Cache mix = new Dense.Cache();
-    INDArray pool; // [G, G*T] masked mean weights
+    SequenceInput input;
+    float[] stepMask; // [T*G] step-major
+    BehaviourEmbedding.Rows rows;
+    final PropertyGatedLstm.Cache lstm = new PropertyGatedLstm.Cache();
+    final AttentionPooling.Cache attention = new AttentionPooling.Cache();
+
+    /** The LSTM state after the window's last step (h [G, H], c [G, H]; views into the cache). */
+    public LstmState finalState() {
+      return lstm.finalState();
+    }
   }
 
-  /** dL/dquery [G, Q]. */
-  public record Grad(INDArray dQuery) {}
+  /**
+   * dL/dquery [G, Q]; dL/dh0 and dL/dc0 [G, H] are zero unless back-propagation reaches the window
+   * start (bpttSteps ≥ T).
+   */
+  public record Grad(INDArray dQuery, INDArray dH0, INDArray dC0) {}
 
   private final SequenceConfig cfg;
-  private final Dense mix;
+  private final BehaviourEmbedding embedding;
+  private final PropertyGatedLstm lstm;
+  private final AttentionPooling attention;
 
   public UserSequenceEncoder(SequenceConfig cfg) {
     this.cfg = cfg;
-    this.mix =
-        new Dense(
-            cfg.attentionPrefix(), cfg.itemWidth() + cfg.queryDim(), cfg.hidden(), Activation.TANH);
+    this.embedding = new BehaviourEmbedding(cfg);
+    this.lstm =
+        new PropertyGatedLstm(cfg.lstmPrefix(), cfg.itemWidth(), cfg.propertyWidth(), cfg.hidden());
+    this.attention =
+        new AttentionPooling(
+            cfg.attentionPrefix(), cfg.queryDim(), cfg.hidden(), cfg.attentionWindow());
   }
 
+  public SequenceConfig config() {
+    return cfg;
+  }
+
+  public PropertyGatedLstm lstm() {
+    return lstm;
+  }
+
+  public AttentionPooling attention() {
+    return attention;
+  }
+
+  public BehaviourEmbedding embedding() {
+    return embedding;
+  }
+
+  /** Output width (the attention output, = hidden). */
+  public int outputWidth() {
+    return cfg.hidden();
+  }
+
+  /** Registers the dense parameters {@code lstm/W, lstm/b, attention/W, attention/b}. */
   public void register(ParameterSet.Builder b) {
-    mix.register(b);
+    lstm.register(b);
+    attention.register(b);
   }
 
-  private SequenceConfig.TableSpec[] sides() {
-    return new SequenceConfig.TableSpec[] {cfg.item(), cfg.shop(), cfg.brand(), cfg.category()};
-  }
-
+  /** in (G windows of T steps) + query [G, Q] → attention output [G, H]. */
   public INDArray forward(ParameterSet p, SequenceInput in, INDArray query, Cache c) {
-    int g = in.groups();
-    int t = in.steps();
-    long[][] ids = {in.itemIds(), in.shopIds(), in.brandIds(), in.categoryIds()};
-    double[] avg = new double[g * t * g];
-    for (int gi = 0; gi < g; gi++) {
-      double n = 0;
-      for (int s = 0; s < t; s++) n += in.mask()[gi * t + s];
-      for (int s = 0; s < t; s++)
-        if (n > 0) avg[gi * (g * t) + gi * t + s] = in.mask()[gi * t + s] / n;
-    }
-    INDArray pool = Nd4j.create(avg, new long[] {g, (long) g * t}, 'c').castTo(query.dataType());
-    INDArray[] parts = new INDArray[5];
-    int[][] rows = new int[4][];
-    SequenceConfig.TableSpec[] sides = sides();
-    for (int k = 0; k < 4; k++) {
-      rows[k] = p.table(sides[k].name()).rowsOf(ids[k]);
-      INDArray e = p.table(sides[k].name()).gather(rows[k]); // [G*T, d]
-      INDArray m = Nd4j.createUninitialized(query.dataType(), g, sides[k].dim());
-      Nd4j.gemm(pool, e, m, false, false, 1.0, 0.0);
-      parts[k] = m;
-    }
-    parts[4] = query;
-    INDArray x = Nd4j.hstack(parts); // [G, E + Q]
-    if (c != null) {
-      c.rows = rows;
-      c.mask = in.mask();
-      c.groups = g;
-      c.steps = t;
-      c.pool = pool;
-    }
-    return mix.forward(p, x, c == null ? null : c.mix);
+    checkTables(p);
+    if (in.h0().columns() != cfg.hidden())
+      throw new IllegalArgumentException(
+          "h0/c0 must have hidden = " + cfg.hidden() + " columns, got " + in.h0().columns());
+    Cache cache = c != null ? c : new Cache();
+    int g = in.groups(), t = in.steps();
+    float[] stepMask = new float[g * t];
+    for (int s = 0; s < t; s++)
+      for (int u = 0; u < g; u++) stepMask[s * g + u] = in.mask()[u * t + s];
+    BehaviourEmbedding.Rows rows = embedding.rowsOf(p, in); // step-major
+    INDArray e = embedding.itemEmbedding(p, rows); // [T*G, E]
+    INDArray pr = embedding.propertyEmbedding(p, rows); // [T*G, P]
+    INDArray hidden =
+        lstm.forward(p, e, pr, stepMask, g, in.h0(), in.c0(), cache.lstm); // [T, G, H]
+    INDArray out = attention.forward(p, hidden, stepMask, query, cache.attention); // [G, H]
+    cache.input = in;
+    cache.stepMask = stepMask;
+    cache.rows = rows;
+    return out;
   }
 
+  /**
+   * dOut [G, H] → dL/dquery; accumulates LSTM, attention and (sparse) embedding gradients over the
+   * last {@link SequenceConfig#bpttSteps()} steps.
+   */
   public Grad backward(ParameterSet p, Gradients g, INDArray dOut, Cache c) {
-    INDArray dx = mix.backward(p, g, dOut.dup(), c.mix); // [G, E + Q]
-    SequenceConfig.TableSpec[] sides = sides();
-    int off = 0;
-    for (int k = 0; k < 4; k++) {
-      int d = sides[k].dim();
-      INDArray dm = dx.get(NDArrayIndex.all(), NDArrayIndex.interval(off, off + d)); // [G, d]
-      INDArray de = Nd4j.createUninitialized(dx.dataType(), (long) c.groups * c.steps, d);
-      Nd4j.gemm(c.pool, dm.dup('c'), de, true, false, 1.0, 0.0); // [G*T, d]
-      g.accumulate(sides[k].name(), c.rows[k], de);
-      off += d;
-    }
-    return new Grad(dx.get(NDArrayIndex.all(), NDArrayIndex.interval(off, dx.columns())).dup('c'));
+    AttentionPooling.Grad ag = attention.backward(p, g, dOut, c.attention);
+    PropertyGatedLstm.Grad lg = lstm.backward(p, g, ag.dHidden(), cfg.bpttSteps(), c.lstm);
+    int from = lg.firstStep() * c.input.groups();
+    embedding.backward(g, c.rows, lg.dItem(), lg.dProperty(), from, c.stepMask);
+    return new Grad(ag.dQuery(), lg.dH0(), lg.dC0());
   }
 
+  /** One batched LSTM step for B users (a behaviour leaving the window); returns the new state. */
   public LstmState advance(ParameterSet p, INDArray h, INDArray c, StepInput step) {
-    throw new UnsupportedOperationException("stand-in encoder: advance() comes with branch seq");
+    checkTables(p);
+    BehaviourEmbedding.Rows rows = embedding.rowsOf(p, step);
+    return lstm.step(
+        p, embedding.itemEmbedding(p, rows), embedding.propertyEmbedding(p, rows), h, c);
+  }
+
+  private void checkTables(ParameterSet p) {
+    for (SequenceConfig.TableSpec t :
+        new SequenceConfig.TableSpec[] {
+          cfg.item(),
+          cfg.shop(),
+          cfg.brand(),
+          cfg.category(),
+          cfg.behaviourType(),
+          cfg.scene(),
+          cfg.timeGap()
+        }) {
+      int dim = p.table(t.name()).dim();
+      if (dim != t.dim())
+        throw new IllegalArgumentException(
+            "table " + t.name() + " has dim " + dim + ", the sequence config expects " + t.dim());
+    }
   }
 }
