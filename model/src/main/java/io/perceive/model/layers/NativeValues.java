@@ -8,8 +8,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Element access to a c-contiguous INDArray's native memory from plain Java loops, without a copy.
- * ND4J costs 10–70 µs per call here (STACK.md); the per-step LSTM element-wise work is a dozen
- * small ops, so it is done in one fused Java pass over these views instead (measured in
+ * ND4J costs 10–70 µs per call here (STACK.md); the per-step LSTM element-wise work would be a
+ * dozen small ops, so most of it is done in Java passes over these views instead (measured in
  * docs/model-performance.md). Values are read and written as double in both FLOAT and DOUBLE, so
  * the arithmetic is the same code in both precisions.
  */

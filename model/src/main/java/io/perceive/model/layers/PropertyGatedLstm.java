@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * DUPN's property-gated LSTM (Ni et al., "Perceive Your Users in Depth", KDD 2018, section
@@ -28,8 +29,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Parameters: {@code <prefix>/W} [D, 4H], {@code <prefix>/b} [4H].
  *
  * <p>A padding step (mask 0) carries (h, c) through unchanged and its output is h_{t-1}. The
- * element-wise gate work of a step is one fused Java pass over the gemm output (see {@link
- * NativeValues} for why).
+ * element-wise gate work of a step is two Java passes around one ND4J sigmoid over the gemm output
+ * (see the cell update below and docs/model-performance.md).
  *
  * <p><b>Truncated back-propagation through time</b> with K = {@code bpttSteps} ≤ T: the gradient is
  * that of the loss in which the state entering step T-K, (h_{T-K-1}, c_{T-K-1}), and every output
@@ -184,7 +185,6 @@ public final class PropertyGatedLstm {
       }
     INDArray w = p.get(weightName());
     NativeValues bias = NativeValues.of(p.get(biasName()));
-    NativeValues gates = NativeValues.of(c.gates);
     NativeValues hid = NativeValues.of(c.hidden);
     NativeValues tc = NativeValues.of(c.tanhCells);
     for (int s = 0; s < t; s++) {
@@ -194,8 +194,7 @@ public final class PropertyGatedLstm {
       boolean last = s == t - 1;
       cellForward(
           g,
-          gates,
-          s * g * n4,
+          zs,
           bias,
           x,
           s * g * d + e,
@@ -243,8 +242,7 @@ public final class PropertyGatedLstm {
     INDArray cOut = Nd4j.createUninitialized(type, b, hh);
     cellForward(
         b,
-        NativeValues.of(za),
-        0,
+        za,
         NativeValues.of(p.get(biasName())),
         x,
         e,
@@ -264,14 +262,17 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The fused element-wise part of one step for {@code rows} rows: gate nonlinearities (written
-   * back over the pre-activations), cell and hidden update, padding carry. Offsets are element
-   * offsets of row 0; c, h and tanh(c) rows are H apart, gates 4H, h_prev/h_next {@code xStride}.
+   * The element-wise part of one step for {@code rows} rows, in three passes chosen by measurement
+   * (docs/model-performance.md): (1) a Java pass adds the bias and doubles the cell-input
+   * pre-activations, (2) one ND4J sigmoid over all [rows, 4H] gates — its vectorised exp is ~2×
+   * faster than the JIT's scalar {@code Math.exp} and one call over 128k values amortises its
+   * per-call floor — and tanh(x) = 2σ(2x) − 1 for g, (3) a Java pass for the cell and hidden update
+   * and the padding carry. The gate activations overwrite {@code zArr}. Offsets are element offsets
+   * of row 0; c, h and tanh(c) rows are H apart, h_prev/h_next {@code xStride}.
    */
   private void cellForward(
       int rows,
-      NativeValues z,
-      int z0,
+      INDArray zArr,
       NativeValues bias,
       NativeValues hPrev,
       int hPrev0,
@@ -287,9 +288,16 @@ public final class PropertyGatedLstm {
       int hNext0,
       float[] mask,
       int mask0) {
-    int h = hidden;
+    int h = hidden, n4 = 4 * h, g0 = 3 * h;
+    NativeValues z = NativeValues.of(zArr);
     for (int r = 0; r < rows; r++) {
-      int zo = z0 + r * 4 * h, ho = r * h, xo = r * xStride;
+      int zo = r * n4;
+      for (int j = 0; j < g0; j++) z.set(zo + j, z.get(zo + j) + bias.get(j));
+      for (int j = g0; j < n4; j++) z.set(zo + j, 2.0 * (z.get(zo + j) + bias.get(j)));
+    }
+    Transforms.sigmoid(zArr, false);
+    for (int r = 0; r < rows; r++) {
+      int zo = r * n4, ho = r * h, xo = r * xStride;
       if (mask != null && mask[mask0 + r] == 0f) { // padding: carry (h, c)
         for (int j = 0; j < h; j++) {
           double hp = hPrev.get(hPrev0 + xo + j);
@@ -301,15 +309,11 @@ public final class PropertyGatedLstm {
         continue;
       }
       for (int j = 0; j < h; j++) {
-        double i = NativeValues.sigmoid(z.get(zo + j) + bias.get(j));
-        double f = NativeValues.sigmoid(z.get(zo + h + j) + bias.get(h + j));
-        double o = NativeValues.sigmoid(z.get(zo + 2 * h + j) + bias.get(2 * h + j));
-        double g = NativeValues.tanh(z.get(zo + 3 * h + j) + bias.get(3 * h + j));
-        z.set(zo + j, i);
-        z.set(zo + h + j, f);
-        z.set(zo + 2 * h + j, o);
-        z.set(zo + 3 * h + j, g);
-        double cell = f * cPrev.get(cPrev0 + ho + j) + i * g;
+        double i = z.get(zo + j);
+        double o = z.get(zo + 2 * h + j);
+        double g = 2.0 * z.get(zo + g0 + j) - 1.0; // tanh(x) = 2σ(2x) − 1
+        z.set(zo + g0 + j, g);
+        double cell = z.get(zo + h + j) * cPrev.get(cPrev0 + ho + j) + i * g;
         double tc = NativeValues.tanh(cell);
         double hv = o * tc;
         cOut.set(cOut0 + ho + j, cell);
