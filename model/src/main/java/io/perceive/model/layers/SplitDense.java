@@ -1,0 +1,137 @@
+package io.perceive.model.layers;
+
+import io.perceive.model.core.Gradients;
+import io.perceive.model.core.Init;
+import io.perceive.model.core.ParameterSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A fully connected first layer over [user, item] whose weight is split by input rows (DUPN's model
+ * split): y = act(u W_user + b + item W_item). The user half u W_user + b is computed once per user
+ * ({@link #userHalf}) and reused for every candidate item of that user, in training (once per
+ * request group) and in serving (once per request).
+ *
+ * <p>With {@code userIn == 0} it is a plain dense layer over the item input with parameters {@code
+ * <name>/W}, {@code <name>/b} (the standalone entry point). Otherwise {@code <name>/W_user}
+ * [userIn, out], {@code <name>/W_item} [itemIn, out], {@code <name>/b} [out].
+ */
+public final class SplitDense {
+
+  /** What forward keeps for backward. */
+  public static final class Cache {
+    INDArray item; // [S, itemIn]
+    INDArray y; // [S, out]
+  }
+
+  private final String name;
+  private final int userIn;
+  private final int itemIn;
+  private final int out;
+  private final Activation act;
+
+  public SplitDense(String name, int userIn, int itemIn, int out, Activation act) {
+    if (userIn < 0 || itemIn < 1 || out < 1)
+      throw new IllegalArgumentException(
+          name
+              + ": need userIn >= 0, itemIn >= 1, out >= 1; got "
+              + userIn
+              + ", "
+              + itemIn
+              + ", "
+              + out);
+    this.name = name;
+    this.userIn = userIn;
+    this.itemIn = itemIn;
+    this.out = out;
+    this.act = act;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int out() {
+    return out;
+  }
+
+  public boolean split() {
+    return userIn > 0;
+  }
+
+  public String userWeightName() {
+    return name + "/W_user";
+  }
+
+  public String itemWeightName() {
+    return split() ? name + "/W_item" : name + "/W";
+  }
+
+  public String biasName() {
+    return name + "/b";
+  }
+
+  /** Registers the weights (He for ReLU, else Xavier, over the full fan-in) and a zero bias. */
+  public void register(ParameterSet.Builder b) {
+    int fanIn = userIn + itemIn;
+    Init w = act == Activation.RELU ? Init.he(fanIn) : Init.xavier(fanIn, out);
+    if (split()) b.dense(userWeightName(), w, userIn, out);
+    b.dense(itemWeightName(), w, itemIn, out);
+    b.dense(biasName(), Init.ZEROS, out);
+  }
+
+  /** u [G, userIn] → u W_user + b [G, out]: the pre-activation user half, once per user. */
+  public INDArray userHalf(ParameterSet p, INDArray u) {
+    if (!split()) throw new IllegalStateException(name + " has no user input");
+    INDArray z = Nd4j.createUninitialized(u.dataType(), u.rows(), out); // [G, out]
+    Nd4j.gemm(u, p.get(userWeightName()), z, false, false, 1.0, 0.0);
+    z.addiRowVector(p.get(biasName()));
+    return z;
+  }
+
+  /**
+   * userRows [S, out] (each sample's user half, null when not split) and item [S, itemIn] → y [S,
+   * out].
+   */
+  public INDArray forward(ParameterSet p, INDArray userRows, INDArray item, Cache cache) {
+    if (item.columns() != itemIn)
+      throw new IllegalArgumentException(
+          name + ": item input has " + item.columns() + " columns, expected " + itemIn);
+    INDArray y = Nd4j.createUninitialized(item.dataType(), item.rows(), out); // [S, out]
+    if (split()) {
+      y.assign(userRows);
+      Nd4j.gemm(item, p.get(itemWeightName()), y, false, false, 1.0, 1.0);
+    } else {
+      Nd4j.gemm(item, p.get(itemWeightName()), y, false, false, 1.0, 0.0);
+      y.addiRowVector(p.get(biasName()));
+    }
+    act.applyInPlace(y);
+    if (cache != null) {
+      cache.item = item;
+      cache.y = y;
+    }
+    return y;
+  }
+
+  /**
+   * dy [S, out] (overwritten: becomes dz, the gradient of each sample's pre-activation, which is
+   * also dL/d userRows) → dItem [S, itemIn]. Adds dW_item (and db when not split) into g.
+   */
+  public INDArray backward(ParameterSet p, Gradients g, INDArray dy, Cache cache) {
+    INDArray dz = act.backwardInPlace(dy, cache.y); // [S, out]
+    Nd4j.gemm(cache.item, dz, g.get(itemWeightName()), true, false, 1.0, 1.0); // [itemIn, out]
+    if (!split()) g.get(biasName()).addi(dz.sum(0));
+    INDArray dItem = Nd4j.createUninitialized(dz.dataType(), dz.rows(), itemIn); // [S, itemIn]
+    Nd4j.gemm(dz, p.get(itemWeightName()), dItem, false, true, 1.0, 0.0);
+    return dItem;
+  }
+
+  /** dHalf [G, out] (per-user sum of dz) and u [G, userIn] → du [G, userIn]; adds dW_user, db. */
+  public INDArray backwardUser(ParameterSet p, Gradients g, INDArray dHalf, INDArray u) {
+    Nd4j.gemm(u, dHalf, g.get(userWeightName()), true, false, 1.0, 1.0); // [userIn, out]
+    g.get(biasName()).addi(dHalf.sum(0));
+    INDArray du = Nd4j.createUninitialized(dHalf.dataType(), dHalf.rows(), userIn); // [G, userIn]
+    Nd4j.gemm(dHalf, p.get(userWeightName()), du, false, true, 1.0, 0.0);
+    return du;
+  }
+}

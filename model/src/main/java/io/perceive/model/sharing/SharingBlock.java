@@ -1,0 +1,303 @@
+package io.perceive.model.sharing;
+
+import io.perceive.model.core.Gradients;
+import io.perceive.model.core.ParameterSet;
+import io.perceive.model.layers.Activation;
+import io.perceive.model.layers.Dense;
+import io.perceive.model.layers.SplitDense;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * The task-sharing block of Ma et al., KDD 2018 ("Modeling Task Relationships in Multi-task
+ * Learning with Multi-gate Mixture-of-Experts"): shared-bottom (eq. 1), one-gate MoE (eq. 4) or
+ * multi-gate MoE (eq. 5–6: f^k(x) = Σ_i g^k(x)_i f_i(x), g^k(x) = softmax(W_gk x)), followed by one
+ * tower per task whose output is a raw value (a logit for binary tasks, the prediction for
+ * regression). Parameters: {@code bottom/...}, {@code expert_<i>/...}, {@code gate/...} (OMoE),
+ * {@code gate_<task>/...} (MMoE), {@code tower_<task>/{hidden,out}/...}.
+ *
+ * <p>The input is [user, item]: every first layer (bottom, experts, gates) is a {@link SplitDense}
+ * whose user half is computed once per user ({@link #encodeUser}) and gathered for that user's
+ * samples — DUPN's model split, used in training (once per request group) and in serving. With
+ * {@code userWidth == 0} the block is a plain block over a dense input [B, D]: {@link
+ * #forward(ParameterSet, INDArray, Cache)} (the entry point of the MMoE paper experiment).
+ *
+ * <p>Experts break symmetry: each expert's weights are drawn from the parameter set's seeded
+ * generator in turn, so no two start equal, and gates start from distinct random weights too.
+ */
+public final class SharingBlock {
+
+  /** The per-user half of every first layer, computed once per user. */
+  public record UserPart(
+      INDArray user, INDArray[] halves) {} // user [G, userWidth]; halves[l] [G, out_l]
+
+  /** Per-task tower outputs [B, 1] (task order of the config) and mean gate weights per gate. */
+  public record Output(INDArray[] taskOutputs, double[][] gateMeans) {
+    /** Mean gate weight per expert for task {@code t} over the batch (null for shared-bottom). */
+    public double[] gateMeansOfTask(int t) {
+      if (gateMeans == null) return null;
+      return gateMeans.length == 1 ? gateMeans[0] : gateMeans[t];
+    }
+  }
+
+  /** Input gradients: dItem [B, itemWidth]; dUser [G, userWidth] (null when userWidth == 0). */
+  public record Grad(INDArray dItem, INDArray dUser) {}
+
+  /** What forward keeps for backward. */
+  public static final class Cache {
+    UserPart user;
+    int[] group;
+    INDArray groupOneHot; // [G, B]
+    SplitDense.Cache[] first;
+    INDArray[] experts; // [B, expertHidden] each
+    INDArray bottom; // [B, bottomHidden] (shared-bottom only)
+    INDArray[] gates; // [B, E] each (softmax outputs)
+    Dense.Cache[] towerHidden;
+    Dense.Cache[] towerOut;
+  }
+
+  private final SharingConfig cfg;
+  private final List<SplitDense> first = new ArrayList<>(); // bottom | experts then gates
+  private final int expertCount;
+  private final int gateCount;
+  private final Dense[] towerHidden;
+  private final Dense[] towerOut;
+
+  public SharingBlock(SharingConfig cfg) {
+    this.cfg = cfg;
+    int u = cfg.userWidth();
+    int i = cfg.itemWidth();
+    int towerIn;
+    switch (cfg.mode()) {
+      case SHARED_BOTTOM -> {
+        first.add(new SplitDense("bottom", u, i, cfg.bottomHidden(), Activation.RELU));
+        expertCount = 0;
+        gateCount = 0;
+        towerIn = cfg.bottomHidden();
+      }
+      case OMOE, MMOE -> {
+        expertCount = cfg.experts();
+        for (int k = 0; k < expertCount; k++)
+          first.add(new SplitDense("expert_" + k, u, i, cfg.expertHidden(), Activation.RELU));
+        if (cfg.mode() == SharingMode.OMOE) {
+          gateCount = 1;
+          first.add(new SplitDense("gate", u, i, expertCount, Activation.IDENTITY));
+        } else {
+          gateCount = cfg.tasks().size();
+          for (String t : cfg.tasks())
+            first.add(new SplitDense("gate_" + t, u, i, expertCount, Activation.IDENTITY));
+        }
+        towerIn = cfg.expertHidden();
+      }
+      default -> throw new IllegalArgumentException(cfg.mode().toString());
+    }
+    int n = cfg.tasks().size();
+    towerHidden = new Dense[n];
+    towerOut = new Dense[n];
+    for (int t = 0; t < n; t++) {
+      String name = "tower_" + cfg.tasks().get(t);
+      if (cfg.towerHidden() > 0) {
+        towerHidden[t] = new Dense(name + "/hidden", towerIn, cfg.towerHidden(), Activation.RELU);
+        towerOut[t] = new Dense(name + "/out", cfg.towerHidden(), 1, Activation.IDENTITY);
+      } else {
+        towerOut[t] = new Dense(name + "/out", towerIn, 1, Activation.IDENTITY);
+      }
+    }
+  }
+
+  public SharingConfig config() {
+    return cfg;
+  }
+
+  public List<String> tasks() {
+    return cfg.tasks();
+  }
+
+  /** Names of the expert first layers ({@code expert_<i>}); empty for shared-bottom. */
+  public List<String> expertNames() {
+    List<String> r = new ArrayList<>();
+    for (int k = 0; k < expertCount; k++) r.add(first.get(k).name());
+    return r;
+  }
+
+  /** The weight parameters of expert {@code k} that see the item (or whole) input. */
+  public String expertItemWeight(int k) {
+    return first.get(k).itemWeightName();
+  }
+
+  public void register(ParameterSet.Builder b) {
+    for (SplitDense d : first) d.register(b);
+    for (int t = 0; t < towerOut.length; t++) {
+      if (towerHidden[t] != null) towerHidden[t].register(b);
+      towerOut[t].register(b);
+    }
+  }
+
+  /** u [G, userWidth] → the user half of every first layer (once per user). */
+  public UserPart encodeUser(ParameterSet p, INDArray u) {
+    if (cfg.userWidth() == 0) throw new IllegalStateException("this block has no user input");
+    if (u.columns() != cfg.userWidth())
+      throw new IllegalArgumentException(
+          "user input has " + u.columns() + " columns, expected " + cfg.userWidth());
+    INDArray[] halves = new INDArray[first.size()];
+    for (int l = 0; l < first.size(); l++) halves[l] = first.get(l).userHalf(p, u);
+    return new UserPart(u, halves);
+  }
+
+  /** Standalone: x [B, D] → per-task outputs [B, 1]. Requires {@code userWidth == 0}. */
+  public Output forward(ParameterSet p, INDArray x, Cache cache) {
+    if (cfg.userWidth() != 0)
+      throw new IllegalStateException(
+          "block has a user part: use forward(p, user, group, item, c)");
+    return forward(p, null, null, x, cache);
+  }
+
+  /**
+   * user (from {@link #encodeUser}, G users), group [S] (the user of each sample, 0..G-1), item [S,
+   * itemWidth] → per-task outputs [S, 1].
+   */
+  public Output forward(ParameterSet p, UserPart user, int[] group, INDArray item, Cache cache) {
+    int rows = (int) item.rows();
+    if (cfg.userWidth() > 0) {
+      if (user == null || group == null)
+        throw new IllegalArgumentException("a split block needs the user part and sample groups");
+      if (group.length != rows)
+        throw new IllegalArgumentException(
+            "group has " + group.length + " entries for " + rows + " samples");
+      int g = (int) user.user().rows();
+      for (int s = 0; s < rows; s++)
+        if (group[s] < 0 || group[s] >= g)
+          throw new IllegalArgumentException("sample " + s + " has group " + group[s] + " of " + g);
+    }
+    SplitDense.Cache[] fc = new SplitDense.Cache[first.size()];
+    INDArray[] firstOut = new INDArray[first.size()];
+    for (int l = 0; l < first.size(); l++) {
+      fc[l] = new SplitDense.Cache();
+      INDArray rowsOfUser =
+          user == null ? null : Nd4j.pullRows(user.halves()[l], 1, group); // [S, out]
+      firstOut[l] = first.get(l).forward(p, rowsOfUser, item, fc[l]);
+    }
+    INDArray[] experts = new INDArray[expertCount];
+    System.arraycopy(firstOut, 0, experts, 0, expertCount);
+    INDArray[] gates = new INDArray[gateCount];
+    INDArray[] mixtures = new INDArray[Math.max(gateCount, 1)];
+    double[][] gateMeans = gateCount == 0 ? null : new double[gateCount][];
+    if (gateCount == 0) {
+      mixtures[0] = firstOut[0]; // shared bottom [S, bottomHidden]
+    } else {
+      for (int j = 0; j < gateCount; j++) {
+        INDArray z = firstOut[expertCount + j]; // [S, E] logits
+        gates[j] = softmaxRowsInPlace(z); // [S, E]
+        gateMeans[j] =
+            gates[j].mean(0).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
+        INDArray f = Nd4j.zeros(item.dataType(), rows, cfg.expertHidden()); // [S, expertHidden]
+        for (int k = 0; k < expertCount; k++)
+          f.addi(experts[k].mulColumnVector(gates[j].getColumn(k, true)));
+        mixtures[j] = f;
+      }
+    }
+    int n = cfg.tasks().size();
+    INDArray[] outs = new INDArray[n];
+    Dense.Cache[] th = new Dense.Cache[n];
+    Dense.Cache[] to = new Dense.Cache[n];
+    for (int t = 0; t < n; t++) {
+      INDArray in = mixtures[mixtureOf(t)];
+      if (towerHidden[t] != null) {
+        th[t] = new Dense.Cache();
+        in = towerHidden[t].forward(p, in, th[t]);
+      }
+      to[t] = new Dense.Cache();
+      outs[t] = towerOut[t].forward(p, in, to[t]); // [S, 1]
+    }
+    if (cache != null) {
+      cache.user = user;
+      cache.group = group;
+      cache.groupOneHot = user == null ? null : oneHot(group, (int) user.user().rows(), item);
+      cache.first = fc;
+      cache.experts = experts;
+      cache.bottom = gateCount == 0 ? firstOut[0] : null;
+      cache.gates = gates;
+      cache.towerHidden = th;
+      cache.towerOut = to;
+    }
+    return new Output(outs, gateMeans);
+  }
+
+  /** dOut[t] [S, 1] per task (null = task unused) → input gradients; adds parameter gradients. */
+  public Grad backward(ParameterSet p, Gradients g, INDArray[] dOut, Cache cache) {
+    int n = cfg.tasks().size();
+    if (dOut.length != n) throw new IllegalArgumentException("need one gradient per task");
+    INDArray ref = cache.experts.length > 0 ? cache.experts[0] : cache.bottom; // any [S, *] array
+    int rows = (int) ref.rows();
+    int mixWidth = gateCount == 0 ? first.get(0).out() : cfg.expertHidden();
+    INDArray[] dMix = new INDArray[Math.max(gateCount, 1)];
+    for (int t = 0; t < n; t++) {
+      if (dOut[t] == null) continue;
+      INDArray d = towerOut[t].backward(p, g, dOut[t].dup(), cache.towerOut[t]);
+      if (towerHidden[t] != null) d = towerHidden[t].backward(p, g, d, cache.towerHidden[t]);
+      int m = mixtureOf(t);
+      if (dMix[m] == null) dMix[m] = d;
+      else dMix[m].addi(d);
+    }
+    INDArray[] dFirst = new INDArray[first.size()];
+    if (gateCount == 0) {
+      dFirst[0] = dMix[0] != null ? dMix[0] : Nd4j.zeros(ref.dataType(), rows, mixWidth);
+    } else {
+      INDArray[] dExpert = new INDArray[expertCount];
+      for (int k = 0; k < expertCount; k++)
+        dExpert[k] = Nd4j.zeros(ref.dataType(), rows, cfg.expertHidden());
+      for (int j = 0; j < gateCount; j++) {
+        INDArray gj = cache.gates[j]; // [S, E]
+        INDArray dg = Nd4j.zeros(ref.dataType(), rows, expertCount); // [S, E]
+        if (dMix[j] != null) {
+          for (int k = 0; k < expertCount; k++) {
+            INDArray gk = gj.getColumn(k, true); // [S, 1]
+            dg.getColumn(k, true).assign(dMix[j].mul(cache.experts[k]).sum(true, 1));
+            dExpert[k].addi(dMix[j].mulColumnVector(gk));
+          }
+        }
+        // softmax backward: dz = g ⊙ (dg − Σ_k dg_k g_k)
+        INDArray s = dg.mul(gj).sum(true, 1); // [S, 1]
+        dFirst[expertCount + j] = dg.subiColumnVector(s).muli(gj);
+      }
+      System.arraycopy(dExpert, 0, dFirst, 0, expertCount);
+    }
+    INDArray dItem = null;
+    INDArray dUser = null;
+    for (int l = 0; l < first.size(); l++) {
+      SplitDense layer = first.get(l);
+      INDArray di = layer.backward(p, g, dFirst[l], cache.first[l]); // dFirst[l] becomes dz
+      dItem = dItem == null ? di : dItem.addi(di);
+      if (layer.split()) {
+        INDArray oh = cache.groupOneHot; // [G, S]
+        INDArray dHalf =
+            Nd4j.createUninitialized(oh.dataType(), oh.rows(), layer.out()); // [G, out]
+        Nd4j.gemm(oh, dFirst[l], dHalf, false, false, 1.0, 0.0);
+        INDArray du = layer.backwardUser(p, g, dHalf, cache.user.user());
+        dUser = dUser == null ? du : dUser.addi(du);
+      }
+    }
+    return new Grad(dItem, dUser);
+  }
+
+  private int mixtureOf(int task) {
+    return cfg.mode() == SharingMode.MMOE ? task : 0;
+  }
+
+  /** Row-wise softmax of z [S, E], in place (shifted by the row max for stability). */
+  static INDArray softmaxRowsInPlace(INDArray z) {
+    z.subiColumnVector(z.max(true, 1));
+    Transforms.exp(z, false);
+    z.diviColumnVector(z.sum(true, 1));
+    return z;
+  }
+
+  private static INDArray oneHot(int[] group, int groups, INDArray like) {
+    double[] m = new double[groups * group.length];
+    for (int s = 0; s < group.length; s++) m[group[s] * group.length + s] = 1;
+    return Nd4j.create(m, new long[] {groups, group.length}, 'c').castTo(like.dataType());
+  }
+}
