@@ -124,6 +124,14 @@ public final class JobOptions {
           .defaultValue(Duration.ofSeconds(2))
           .withDescription("A partial minibatch is trained on after this much processing time.");
 
+  public static final ConfigOption<Integer> STATE_CACHE_USERS =
+      ConfigOptions.key("perceive.learner.state-cache-users")
+          .intType()
+          .defaultValue(20_000)
+          .withDescription(
+              "Decoded user states kept on the heap per learner subtask (write-back to RocksDB on"
+                  + " eviction, before each checkpoint barrier and at end of input).");
+
   public static final ConfigOption<Integer> METRICS_WINDOW =
       ConfigOptions.key("perceive.metrics.window")
           .intType()
@@ -185,6 +193,7 @@ public final class JobOptions {
           IDLE_TIMEOUT,
           BATCH_SIZE,
           FLUSH_INTERVAL,
+          STATE_CACHE_USERS,
           METRICS_WINDOW,
           SNAPSHOT_DIR,
           SNAPSHOT_INTERVAL,

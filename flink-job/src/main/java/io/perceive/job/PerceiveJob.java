@@ -4,11 +4,8 @@ import io.perceive.job.domain.Event;
 import io.perceive.job.domain.LabelConfig;
 import io.perceive.job.learner.FeatureLayout;
 import io.perceive.job.learner.LearnerFactory;
-import io.perceive.job.learner.ModelLearnerFactory;
-import io.perceive.model.ModelConfig;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import io.perceive.job.learner.LearnerSettings;
+import io.perceive.job.learner.ModelLearnerFactory;
 import io.perceive.job.learner.ScoredSample;
 import io.perceive.job.learner.UserLearnerOperator;
 import io.perceive.job.source.DuplicateLetters;
@@ -16,7 +13,10 @@ import io.perceive.job.source.EventDeserializer;
 import io.perceive.job.source.EventMapping;
 import io.perceive.job.source.Incoming;
 import io.perceive.job.source.RouteRejections;
+import io.perceive.model.ModelConfig;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.common.serialization.SimpleStringEncoder;
@@ -82,7 +82,9 @@ public final class PerceiveJob {
     return m;
   }
 
-  /** The optimizer settings: {@code perceive.optimizer.<key>} entries as {@code optimizer.<key>}. */
+  /**
+   * The optimizer settings: {@code perceive.optimizer.<key>} entries as {@code optimizer.<key>}.
+   */
   public static Map<String, String> optimizerProperties(Configuration conf) {
     Map<String, String> m = new LinkedHashMap<>();
     conf.toMap()
@@ -105,7 +107,8 @@ public final class PerceiveJob {
       StreamExecutionEnvironment env, Configuration conf, LearnerFactory learners) {
     ModelConfig model = ModelConfig.fromProperties(modelProperties(conf));
     FeatureLayout features = new FeatureLayout(model);
-    EventMapping mapping = new EventMapping(features.eventProfileNames(), features.eventItemNames());
+    EventMapping mapping =
+        new EventMapping(features.eventProfileNames(), features.eventItemNames());
     KafkaSource<Incoming> source = source(conf, mapping);
     WatermarkStrategy<Incoming> watermarks =
         WatermarkStrategy.<Incoming>forBoundedOutOfOrderness(conf.get(JobOptions.OUT_OF_ORDERNESS))
@@ -160,7 +163,6 @@ public final class PerceiveJob {
   }
 
   static LearnerSettings settings(Configuration conf, EventMapping mapping, ModelConfig model) {
-    LabelConfig defaults = LabelConfig.defaults();
     LabelConfig labels =
         new LabelConfig(
             conf.get(JobOptions.CLICK_WINDOW).toMillis(),
@@ -169,7 +171,7 @@ public final class PerceiveJob {
             conf.get(JobOptions.IDLE_TIMEOUT).toMillis(),
             model.sequenceConfig().attentionWindow(),
             model.sequenceConfig().hidden(),
-            defaults.priceLevelBounds());
+            priceLevelBounds(model.get(ModelConfig.PRICE_LEVELS)));
     return new LearnerSettings(
         labels,
         mapping.profileSize(),
@@ -178,7 +180,19 @@ public final class PerceiveJob {
         conf.get(JobOptions.METRICS_WINDOW),
         conf.getOptional(JobOptions.SNAPSHOT_DIR).orElse(null),
         conf.get(JobOptions.SNAPSHOT_INTERVAL).toMillis(),
-        conf.get(JobOptions.SNAPSHOTS_KEPT));
+        conf.get(JobOptions.SNAPSHOTS_KEPT),
+        conf.get(JobOptions.STATE_CACHE_USERS));
+  }
+
+  /**
+   * Boundaries of the price levels of the price-preference task: geometric from 5 to 2,000, so each
+   * level spans the same price ratio (prices are log-normal per category in practice).
+   */
+  static float[] priceLevelBounds(int levels) {
+    float[] b = new float[levels - 1];
+    for (int i = 0; i < b.length; i++)
+      b[i] = (float) (5 * Math.pow(400.0, b.length == 1 ? 0.5 : (double) i / (b.length - 1)));
+    return b;
   }
 
   static KafkaSource<Incoming> source(Configuration conf, EventMapping mapping) {
@@ -220,13 +234,23 @@ public final class PerceiveJob {
             + "'");
   }
 
+  /** Writes a byte array as the record value, unchanged. */
+  static final class RawBytes implements SerializationSchema<byte[]> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public byte[] serialize(byte[] element) {
+      return element;
+    }
+  }
+
   static KafkaSink<byte[]> deadLetterSink(Configuration conf, String topic) {
     return KafkaSink.<byte[]>builder()
         .setBootstrapServers(conf.get(JobOptions.BOOTSTRAP))
         .setRecordSerializer(
             KafkaRecordSerializationSchema.<byte[]>builder()
                 .setTopic(topic)
-                .setValueSerializationSchema((SerializationSchema<byte[]>) v -> v)
+                .setValueSerializationSchema(new RawBytes())
                 .build())
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .build();

@@ -105,7 +105,8 @@ public final class PerceiveRun {
   }
 
   private static String unquote(String v) {
-    if (v.length() >= 2 && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'")))
+    if (v.length() >= 2
+        && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'")))
       return v.substring(1, v.length() - 1);
     return v;
   }
@@ -115,7 +116,9 @@ public final class PerceiveRun {
         new StringBuilder(
             "usage: perceive run [--config FILE] [--KEY VALUE ...] [-D KEY=VALUE ...]\n\nsettings:\n");
     for (ConfigOption<?> o : JobOptions.ALL)
-      sb.append(String.format("  %-40s %s%n", o.key(), o.hasDefaultValue() ? o.defaultValue() : "(unset)"));
+      sb.append(
+          String.format(
+              "  %-40s %s%n", o.key(), o.hasDefaultValue() ? o.defaultValue() : "(unset)"));
     sb.append("  perceive.model.<key>                     model hyperparameters (see README)\n");
     sb.append("  perceive.optimizer.<key>                 optimizer settings (see README)\n");
     return sb.toString();

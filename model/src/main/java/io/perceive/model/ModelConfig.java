@@ -184,16 +184,21 @@ public final class ModelConfig {
   public static final Option<List<Feature>> PROFILE_FEATURES =
       featuresOpt(
           "user.profile_features",
-          "age:standard:35:12,purchases_30d:log1p",
+          "age_bucket:standard:3:2,gender:none,power_level:standard:1:0.8,"
+              + "activity_impressions:log1p,activity_clicks:log1p,activity_orders:log1p,"
+              + "activity_ctr:standard:0.05:0.05",
           "continuous user profile features through the Missing Value Layer, name:none | "
-              + "name:log1p | name:standard:mean:std, comma separated (may be empty)");
+              + "name:log1p | name:standard:mean:std, comma separated (may be empty); the job"
+              + " reads them from the event's profile map, except activity_* statistics it"
+              + " computes itself");
 
   // --- candidate item
   public static final Option<List<Feature>> ITEM_FEATURES =
       featuresOpt(
           "item.features",
-          "price:log1p,ctr_7d:standard:0.05:0.05",
-          "continuous candidate item features through the Missing Value Layer (same syntax)");
+          "price:log1p,discount:standard:0.08:0.15,log_popularity:standard:2:1.5",
+          "continuous candidate item features through the Missing Value Layer (same syntax);"
+              + " the job reads price from the item's price, the others from its feature map");
 
   // --- sharing block
   public static final Option<SharingMode> SHARING_MODE =

@@ -31,13 +31,14 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 /**
  * {@code perceive demo}: a real single-node Kafka broker on 127.0.0.1, a generated world streamed
  * into it, the learner on a local Flink cluster with its web UI, a progress bar, and a report with
- * plots at the end. The job is built by the same {@link PerceiveJob#build} that {@code perceive run}
- * submits to a cluster.
+ * plots at the end. The job is built by the same {@link PerceiveJob#build} that {@code perceive
+ * run} submits to a cluster.
  */
 public final class Demo {
 
   /** What a finished demo produced (the integration test reads it). */
-  public record Result(Path out, Map<String, Object> report, Map<String, Long> counts, long produced) {}
+  public record Result(
+      Path out, Map<String, Object> report, Map<String, Long> counts, long produced) {}
 
   private final DemoOptions o;
   private final PrintStream log;
@@ -102,7 +103,8 @@ public final class Demo {
       }
 
       Configuration conf = jobConfiguration(bootstrap, out);
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+      StreamExecutionEnvironment env =
+          StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
       env.setParallelism(o.parallelism);
       PerceiveJob.build(env, conf);
       JobClient job = env.executeAsync("perceive-demo");
@@ -110,7 +112,8 @@ public final class Demo {
       log.printf("Flink web UI: http://localhost:%d  (job %s)%n", restPort, job.getJobID());
       List<DemoReport.Progress> progress = new ArrayList<>();
       long started = System.nanoTime();
-      JobProgress poll = new JobProgress(restPort, job.getJobID().toString(), PerceiveJob.LEARNER_NAME);
+      JobProgress poll =
+          new JobProgress(restPort, job.getJobID().toString(), PerceiveJob.LEARNER_NAME);
       var done = job.getJobExecutionResult();
       while (!done.isDone()) {
         Thread.sleep(1000);
@@ -128,8 +131,10 @@ public final class Demo {
       result.getAllAccumulatorResults().entrySet().stream()
           .sorted(Map.Entry.comparingByKey())
           .forEach(e -> counts.put(e.getKey(), ((Number) e.getValue()).longValue()));
-      long events = counts.getOrDefault("events_in", 0L) + counts.getOrDefault("duplicates", 0L)
-          + counts.getOrDefault("invalid", 0L);
+      long events =
+          counts.getOrDefault("events_in", 0L)
+              + counts.getOrDefault("duplicates", 0L)
+              + counts.getOrDefault("invalid", 0L);
       progress.add(new DemoReport.Progress(wall, counts.getOrDefault("events_in", 0L)));
 
       TruthTable truth = truthPath == null ? null : TruthFile.read(truthPath);
@@ -215,8 +220,11 @@ public final class Demo {
     c.set(JobOptions.SNAPSHOTS_KEPT, 3);
     if (o.source == DemoOptions.Source.MOVIELENS)
       c.set(JobOptions.MIN_EVENT_TIME, "1995-01-01T00:00:00Z");
-    c.setString(JobOptions.MODEL_PREFIX + "sharing.mode", o.arch.replace('-', '_').toUpperCase(Locale.ROOT));
-    if (o.klWeight != null) c.setString(JobOptions.MODEL_PREFIX + "task.kl.weight", o.klWeight.toString());
+    c.setString(
+        JobOptions.MODEL_PREFIX + "sharing.mode",
+        o.arch.replace('-', '_').toUpperCase(Locale.ROOT));
+    if (o.klWeight != null)
+      c.setString(JobOptions.MODEL_PREFIX + "task.kl.weight", o.klWeight.toString());
     if (!o.missingValueLayer)
       c.setString(JobOptions.MODEL_PREFIX + "missing_value_layer.enabled", "false");
     // Flink: local cluster, RocksDB with incremental checkpoints, web UI
@@ -225,7 +233,8 @@ public final class Demo {
     c.setString("execution.checkpointing.interval", "10 s");
     c.setString("execution.checkpointing.dir", out.resolve("checkpoints").toUri().toString());
     c.setString("taskmanager.numberOfTaskSlots", String.valueOf(Math.max(1, o.parallelism)));
-    c.setString("rest.port", String.valueOf(o.uiPort == 0 ? EmbeddedKafka.freePorts(1)[0] : o.uiPort));
+    c.setString(
+        "rest.port", String.valueOf(o.uiPort == 0 ? EmbeddedKafka.freePorts(1)[0] : o.uiPort));
     c.setString("rest.address", "127.0.0.1");
     c.setString("rest.bind-address", "127.0.0.1");
     o.jobOverrides.forEach(c::setString);

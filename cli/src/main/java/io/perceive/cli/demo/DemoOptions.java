@@ -69,7 +69,8 @@ public final class DemoOptions {
         case "--arch" -> {
           o.arch = value(a, ++i, k);
           if (!List.of("shared-bottom", "omoe", "mmoe").contains(o.arch))
-            throw new IllegalArgumentException("--arch must be shared-bottom, omoe or mmoe, got " + o.arch);
+            throw new IllegalArgumentException(
+                "--arch must be shared-bottom, omoe or mmoe, got " + o.arch);
         }
         case "--kl-weight" -> {
           o.klWeight = Double.parseDouble(value(a, ++i, k));
@@ -81,7 +82,8 @@ public final class DemoOptions {
           try {
             o.source = Source.valueOf(s.toUpperCase(java.util.Locale.ROOT));
           } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--source must be world, movielens or kafka, got " + s);
+            throw new IllegalArgumentException(
+                "--source must be world, movielens or kafka, got " + s);
           }
         }
         case "--bootstrap" -> o.bootstrap = value(a, ++i, k);
@@ -98,7 +100,8 @@ public final class DemoOptions {
           o.jobOverrides.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
         default -> {
-          if (k.startsWith("--world-")) o.worldOverrides.put(k.substring(8).replace('-', '_'), value(a, ++i, k));
+          if (k.startsWith("--world-"))
+            o.worldOverrides.put(k.substring(8).replace('-', '_'), value(a, ++i, k));
           else throw new IllegalArgumentException("unknown option " + k + "\n" + USAGE);
         }
       }

@@ -18,7 +18,8 @@ import java.util.Map;
 final class JobProgress {
 
   /** One reading. */
-  record Reading(long events, double aucClick, double aucConversion, double aucOrder, long version) {}
+  record Reading(
+      long events, double aucClick, double aucConversion, double aucOrder, long version) {}
 
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -57,7 +58,11 @@ final class JobProgress {
         String id = m.path("id").asText();
         for (var e : ids.entrySet())
           if (e.getValue().equals(id))
-            v.put(e.getKey(), e.getKey().startsWith("auc") ? m.path("max").asDouble(Double.NaN) : m.path("sum").asDouble(0));
+            v.put(
+                e.getKey(),
+                e.getKey().startsWith("auc")
+                    ? m.path("max").asDouble(Double.NaN)
+                    : m.path("sum").asDouble(0));
       }
       return new Reading(
           v.getOrDefault("events_in", 0.0).longValue(),

@@ -36,8 +36,13 @@ public final class DemoReport {
 
   /** Quality of one task. */
   public record TaskFigures(
-      long samples, double auc, double logloss, Double oracleAuc, double[] chunkEnds,
-      double[] chunkAuc, double[] chunkOracle) {}
+      long samples,
+      double auc,
+      double logloss,
+      Double oracleAuc,
+      double[] chunkEnds,
+      double[] chunkAuc,
+      double[] chunkOracle) {}
 
   private final Map<String, Object> json = new LinkedHashMap<>();
   private final Map<String, TaskFigures> tasks = new LinkedHashMap<>();
@@ -155,9 +160,11 @@ public final class DemoReport {
 
   String html() {
     StringBuilder sb = new StringBuilder();
-    sb.append("<!doctype html><html><head><meta charset='utf-8'><title>Perceive demo report</title>")
+    sb.append(
+            "<!doctype html><html><head><meta charset='utf-8'><title>Perceive demo report</title>")
         .append("<style>body{font-family:sans-serif;margin:2em;max-width:1000px}")
-        .append("table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}")
+        .append(
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}")
         .append("</style></head><body><h1>Perceive demo report</h1>");
     sb.append(
         String.format(
@@ -168,7 +175,8 @@ public final class DemoReport {
             (double) json.get("events_per_second"),
             json.get("model_version"),
             json.get("snapshots")));
-    sb.append("<table><tr><th>task</th><th>samples</th><th>AUC (last half)</th><th>oracle AUC</th><th>log-loss</th></tr>");
+    sb.append(
+        "<table><tr><th>task</th><th>samples</th><th>AUC (last half)</th><th>oracle AUC</th><th>log-loss</th></tr>");
     for (var e : tasks.entrySet()) {
       TaskFigures f = e.getValue();
       sb.append(
@@ -221,7 +229,11 @@ public final class DemoReport {
     @SuppressWarnings("unchecked")
     Map<String, Long> counts = (Map<String, Long>) json.get("counts");
     for (var e : counts.entrySet())
-      sb.append("<tr><td>").append(e.getKey()).append("</td><td>").append(e.getValue()).append("</td></tr>");
+      sb.append("<tr><td>")
+          .append(e.getKey())
+          .append("</td><td>")
+          .append(e.getValue())
+          .append("</td></tr>");
     sb.append("</table></body></html>");
     return sb.toString();
   }

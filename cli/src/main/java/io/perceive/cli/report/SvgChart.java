@@ -61,48 +61,35 @@ public final class SvgChart {
     sb.append(
         f(
             "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' font-size='11'>",
-            w,
-            h));
+            w, h));
     sb.append(f("<rect width='%d' height='%d' fill='white'/>", w, h));
-    sb.append(f("<text x='%d' y='18' font-size='14' font-weight='bold'>%s</text>", left, esc(title)));
+    sb.append(
+        f("<text x='%d' y='18' font-size='14' font-weight='bold'>%s</text>", left, esc(title)));
     for (int k = 0; k <= 4; k++) {
       double yv = y0 + (y1 - y0) * k / 4;
       double py = top + ph - ph * k / 4;
       sb.append(
           f(
               "<line x1='%d' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#ddd'/>",
-              left,
-              left + pw,
-              py,
-              py));
+              left, left + pw, py, py));
       sb.append(f("<text x='%d' y='%.1f' text-anchor='end'>%s</text>", left - 5, py + 4, num(yv)));
       double xv = x0 + (x1 - x0) * k / 4;
       double px = left + pw * k / 4;
       sb.append(
-          f(
-              "<text x='%.1f' y='%.1f' text-anchor='middle'>%s</text>",
-              px,
-              top + ph + 15,
-              num(xv)));
+          f("<text x='%.1f' y='%.1f' text-anchor='middle'>%s</text>", px, top + ph + 15, num(xv)));
     }
     sb.append(
         f(
             "<rect x='%d' y='%d' width='%.1f' height='%.1f' fill='none' stroke='#888'/>",
-            left,
-            top,
-            pw,
-            ph));
+            left, top, pw, ph));
     sb.append(
         f(
             "<text x='%.1f' y='%d' text-anchor='middle'>%s</text>",
-            left + pw / 2,
-            h - 8,
-            esc(xLabel)));
+            left + pw / 2, h - 8, esc(xLabel)));
     sb.append(
         f(
             "<text transform='translate(14,%.1f) rotate(-90)' text-anchor='middle'>%s</text>",
-            top + ph / 2,
-            esc(yLabel)));
+            top + ph / 2, esc(yLabel)));
     int legendY = top + 10;
     for (Series s : series) {
       StringBuilder path = new StringBuilder();
@@ -121,9 +108,7 @@ public final class SvgChart {
       sb.append(
           f(
               "<path d='%s' fill='none' stroke='%s' stroke-width='2'%s/>",
-              path.toString().trim(),
-              s.colour(),
-              s.dashed() ? " stroke-dasharray='5,4'" : ""));
+              path.toString().trim(), s.colour(), s.dashed() ? " stroke-dasharray='5,4'" : ""));
       double lx = left + pw + 10;
       sb.append(
           f(

@@ -14,9 +14,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Turns a minibatch of samples into the model's {@link TrainingBatch}: samples of the same (user,
- * request) share one group, so the user side — LSTM over the frozen window, attention, user tower
- * — is computed once per group (DUPN's model split applied to training). Windows are left-padded
- * to T steps; a behaviour's time-gap property is its age at the request's time.
+ * request) share one group, so the user side — LSTM over the frozen window, attention, user tower —
+ * is computed once per group (DUPN's model split applied to training). Windows are left-padded to T
+ * steps; a behaviour's time-gap property is its age at the request's time.
  */
 public final class BatchBuilder {
 

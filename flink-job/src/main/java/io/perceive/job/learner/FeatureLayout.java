@@ -19,8 +19,10 @@ public final class FeatureLayout implements Serializable {
 
   private final List<String> eventProfileNames = new ArrayList<>();
   private final List<String> eventItemNames = new ArrayList<>();
+
   /** Per model profile feature: &gt;= 0 index into the event profile, else -(stat index) - 1. */
   private final int[] profileSources;
+
   /** Per model item feature: index into {@code Item.features} (0 = price). */
   private final int[] itemSources;
 

@@ -16,7 +16,8 @@ public record LearnerSettings(
     int metricsWindow,
     String snapshotDir,
     long snapshotIntervalMs,
-    int snapshotsKept)
+    int snapshotsKept,
+    int stateCacheUsers)
     implements Serializable {
 
   public LearnerSettings {
@@ -27,5 +28,6 @@ public record LearnerSettings(
     if (snapshotIntervalMs < 1)
       throw new IllegalArgumentException("snapshot interval must be >= 1 ms");
     if (snapshotsKept < 1) throw new IllegalArgumentException("snapshots kept must be >= 1");
+    if (stateCacheUsers < 1) throw new IllegalArgumentException("state cache must hold >= 1 user");
   }
 }

@@ -46,7 +46,7 @@ public final class ModelLearner implements Learner {
   public ModelLearner(ModelConfig config, OptimizerConfig optimizerConfig, int window) {
     this.config = config;
     this.model = new MultiTaskModel(config);
-    this.encoder = new UserSequenceEncoder(config.sequenceConfig());
+    this.encoder = model.sequenceEncoder();
     this.timeGapBuckets = config.sequenceConfig().timeGapBuckets();
     this.batches =
         new BatchBuilder(
@@ -75,6 +75,7 @@ public final class ModelLearner implements Learner {
     long eventTime = Long.MIN_VALUE;
     for (Sample s : batch) eventTime = Math.max(eventTime, s.labelTimeMs());
     optimizer.step(params, r.gradients(), eventTime);
+    model.enforceStructure(params);
     gates = r.gateMeans();
     float[][] p = new float[batch.size()][3];
     for (int i = 0; i < p.length; i++) {

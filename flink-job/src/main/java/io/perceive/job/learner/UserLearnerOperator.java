@@ -68,6 +68,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient byte[] restoredLearner;
   private transient boolean flushTimerArmed;
   private transient SnapshotStore snapshots;
+  private transient UserStateCache cache;
+  private transient UserStateCache.Writer writeBack;
   private transient Counter published;
   private transient Counter publishFailures;
 
@@ -115,6 +117,14 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
                 "user", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
     timers = getInternalTimerService("user-learner", VoidNamespaceSerializer.INSTANCE, this);
     batch = new ArrayList<>(settings.batchSize());
+    cache = new UserStateCache(settings.stateCacheUsers());
+    writeBack =
+        (user, state) -> {
+          Object current = getCurrentKey();
+          setCurrentKey(user);
+          userState.update(UserStateCodec.encode(state));
+          if (current != null) setCurrentKey(current);
+        };
     sink = newSink();
     registerMetrics(getMetricGroup());
     // Part 1 publishes from the learner itself; only subtask 0 may, so versions stay unique.
@@ -143,6 +153,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     g.gauge("model_version", () -> learner.version());
     g.gauge("optimizer_steps", () -> learner.steps());
     g.gauge("minibatch_millis", () -> lastBatchMillis);
+    g.gauge("state_cache_hit_rate", () -> cache.hitRate());
     g.gauge("gate_utilisation", () -> GateText.of(learner.gateUtilisation()));
   }
 
@@ -206,9 +217,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
 
   @Override
   public void onEventTime(InternalTimer<Long, VoidNamespace> timer) throws Exception {
-    byte[] bytes = userState.value();
-    if (bytes == null) return; // user already cleared
-    UserState s = UserStateCodec.decode(bytes);
+    UserState s = loadExisting();
+    if (s == null) return; // user already cleared
     long t = timer.getTimestamp();
     List<Event> due = new ArrayList<>();
     for (Iterator<Event> it = s.buffered().iterator(); it.hasNext(); ) {
@@ -225,6 +235,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     }
     boolean idle = joiner.onTime(s, t, sink);
     if (idle && s.buffered().isEmpty()) {
+      cache.remove(currentUser());
       userState.clear();
     } else {
       scheduleDeadline(s);
@@ -243,15 +254,29 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     if (d != Long.MAX_VALUE) timers.registerEventTimeTimer(VoidNamespace.INSTANCE, d);
   }
 
-  private UserState load() throws Exception {
+  private long currentUser() {
+    return (Long) getCurrentKey();
+  }
+
+  /** The current user's state, or null when the user has none. */
+  private UserState loadExisting() throws Exception {
+    long user = currentUser();
+    UserState s = cache.get(user);
+    if (s != null) return s;
     byte[] bytes = userState.value();
-    return bytes == null
-        ? new UserState(settings.labels().hiddenSize())
-        : UserStateCodec.decode(bytes);
+    if (bytes == null) return null;
+    s = UserStateCodec.decode(bytes);
+    cache.putClean(user, s);
+    return s;
+  }
+
+  private UserState load() throws Exception {
+    UserState s = loadExisting();
+    return s != null ? s : new UserState(settings.labels().hiddenSize());
   }
 
   private void save(UserState s) throws Exception {
-    userState.update(UserStateCodec.encode(s));
+    cache.put(currentUser(), s, writeBack);
   }
 
   private void trainIfFull() {
@@ -316,6 +341,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
     super.prepareSnapshotPreBarrier(checkpointId);
     train(); // the minibatch buffer is never part of a checkpoint: it is trained on first
+    cache.flush(writeBack); // keyed state must hold every user's latest state at the barrier
   }
 
   @Override
@@ -329,6 +355,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   @Override
   public void finish() throws Exception {
     train();
+    cache.flush(writeBack);
     if (snapshots != null) publish(); // end of input: the final snapshot
     super.finish();
   }

@@ -29,7 +29,8 @@ class UserLearnerOperatorTest {
           100,
           null,
           60_000,
-          3);
+          3,
+          2); // a tiny state cache: evictions and write-backs happen in every test
 
   KeyedOneInputStreamOperatorTestHarness<Long, Event, ScoredSample> harness;
   int seq;
@@ -160,7 +161,7 @@ class UserLearnerOperatorTest {
   void publishesAFinalSnapshotAtEndOfInputAndNeverReusesAVersionAfterRestore(
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     LearnerSettings publishing =
-        new LearnerSettings(SETTINGS.labels(), 0, 1, 1_000, 100, dir.toString(), 3_600_000, 10);
+        new LearnerSettings(SETTINGS.labels(), 0, 1, 1_000, 100, dir.toString(), 3_600_000, 10, 2);
     harness = newHarness(null, publishing);
     send(ev(EventKind.IMPRESSION, 1, 100, 7, 0));
     send(ev(EventKind.CLICK, 1, 100, 7, 0));
