@@ -70,6 +70,15 @@ public final class JobOptions {
           .withDescription(
               "A partition without events for this long stops holding back event time.");
 
+  public static final ConfigOption<Duration> MAX_DRIFT =
+      ConfigOptions.key("perceive.watermark.max-drift")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(5))
+          .withDescription(
+              "Watermark alignment: a Kafka partition whose event time runs further than this ahead"
+                  + " of the slowest one is paused, so a replay does not buffer days of events"
+                  + " in keyed state while waiting for the watermark.");
+
   public static final ConfigOption<String> MIN_EVENT_TIME =
       ConfigOptions.key("perceive.events.min-time")
           .stringType()
@@ -185,6 +194,7 @@ public final class JobOptions {
           BOUNDED,
           OUT_OF_ORDERNESS,
           IDLENESS,
+          MAX_DRIFT,
           MIN_EVENT_TIME,
           MAX_EVENT_TIME,
           CLICK_WINDOW,

@@ -14,6 +14,7 @@ import io.perceive.job.source.EventMapping;
 import io.perceive.job.source.Incoming;
 import io.perceive.job.source.RouteRejections;
 import io.perceive.model.ModelConfig;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -114,7 +115,9 @@ public final class PerceiveJob {
         WatermarkStrategy.<Incoming>forBoundedOutOfOrderness(conf.get(JobOptions.OUT_OF_ORDERNESS))
             // rejections carry no event time and must not move the watermark
             .withTimestampAssigner((r, ts) -> r.isValid() ? r.event().timeMs() : Long.MIN_VALUE)
-            .withIdleness(conf.get(JobOptions.IDLENESS));
+            .withIdleness(conf.get(JobOptions.IDLENESS))
+            .withWatermarkAlignment(
+                "perceive-events", conf.get(JobOptions.MAX_DRIFT), Duration.ofSeconds(1));
 
     SingleOutputStreamOperator<Event> events =
         env.fromSource(source, watermarks, "events")

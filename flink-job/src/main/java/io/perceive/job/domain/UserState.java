@@ -29,6 +29,7 @@ public final class UserState {
   final List<PendingClick> pendingClicks = new ArrayList<>();
   final LinkedHashMap<String, Long> seenEventIds = new LinkedHashMap<>();
   final List<Event> buffered = new ArrayList<>(); // arrived, waiting for the watermark
+  long timerAt = Long.MAX_VALUE; // earliest event-time timer registered for this user
 
   public UserState(int hiddenSize) {
     h0 = new float[hiddenSize];
@@ -62,6 +63,22 @@ public final class UserState {
   /** Events that arrived but wait for the watermark to pass them (processing order is by time). */
   public List<Event> buffered() {
     return buffered;
+  }
+
+  /** The earliest event-time timer the operator registered for this user (MAX = none). */
+  public long timerAt() {
+    return timerAt;
+  }
+
+  public void setTimerAt(long t) {
+    timerAt = t;
+  }
+
+  /** Earliest event time among the buffered events (MAX when none). */
+  public long earliestBuffered() {
+    long m = Long.MAX_VALUE;
+    for (Event e : buffered) m = Math.min(m, e.timeMs());
+    return m;
   }
 
   public long lastEventTimeMs() {

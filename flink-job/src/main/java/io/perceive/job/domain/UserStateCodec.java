@@ -74,6 +74,7 @@ public final class UserStateCodec {
       }
       writeVarLong(out, s.buffered.size());
       for (Event e : s.buffered) writeEvent(out, e);
+      out.writeLong(s.timerAt);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -142,6 +143,7 @@ public final class UserStateCodec {
       for (long i = 0; i < n; i++) s.seenEventIds.put(in.readUTF(), in.readLong());
       n = readVarLong(in);
       for (long i = 0; i < n; i++) s.buffered.add(readEvent(in));
+      s.timerAt = in.readLong();
       if (in.available() != 0)
         throw new IllegalArgumentException(
             "user state: " + in.available() + " trailing bytes after a version-1 body");

@@ -208,9 +208,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       joiner.onEvent(s, e, sink);
     } else {
       s.buffered().add(e);
-      timers.registerEventTimeTimer(VoidNamespace.INSTANCE, e.timeMs());
     }
-    scheduleDeadline(s);
+    scheduleTimer(s);
     save(s);
     trainIfFull();
   }
@@ -220,6 +219,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     UserState s = loadExisting();
     if (s == null) return; // user already cleared
     long t = timer.getTimestamp();
+    s.setTimerAt(Long.MAX_VALUE); // the earliest timer fired; later ones are re-derived below
     List<Event> due = new ArrayList<>();
     for (Iterator<Event> it = s.buffered().iterator(); it.hasNext(); ) {
       Event e = it.next();
@@ -238,7 +238,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       cache.remove(currentUser());
       userState.clear();
     } else {
-      scheduleDeadline(s);
+      scheduleTimer(s);
       save(s);
     }
     trainIfFull();
@@ -249,9 +249,17 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     // keyed processing-time timers are not used; the flush timer is the operator-wide one
   }
 
-  private void scheduleDeadline(UserState s) {
-    long d = joiner.nextDeadline(s);
-    if (d != Long.MAX_VALUE) timers.registerEventTimeTimer(VoidNamespace.INSTANCE, d);
+  /**
+   * Keeps one event-time timer per user at the earliest moment it has work (a buffered event to
+   * apply, a label deadline, idle expiry) instead of one per event: a timer is registered only when
+   * that moment moves earlier than the one already registered.
+   */
+  private void scheduleTimer(UserState s) {
+    long want = Math.min(joiner.nextDeadline(s), s.earliestBuffered());
+    if (want < s.timerAt()) {
+      timers.registerEventTimeTimer(VoidNamespace.INSTANCE, want);
+      s.setTimerAt(want);
+    }
   }
 
   private long currentUser() {
