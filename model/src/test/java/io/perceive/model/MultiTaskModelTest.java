@@ -97,6 +97,20 @@ class MultiTaskModelTest {
   }
 
   @Test
+  void defaultSizesTrainAndScore() {
+    ModelConfig cfg = ModelConfig.defaults();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    TrainingBatch b = ModelFixtures.randomBatch(cfg, 4, 16, 9, DataType.FLOAT);
+    MultiTaskModel.StepResult r = m.forwardBackward(p, b);
+    assertThat(r.losses().total()).isFinite().isPositive();
+    assertThat(r.gradients().squaredNorm()).isFinite().isPositive();
+    Predictions s = m.score(p, m.encodeUser(p, b.users()), b.group(), b.candidates());
+    for (int i = 0; i < b.samples(); i++)
+      assertThat(s.click()[i]).isCloseTo(r.predictions().click()[i], within(1e-5));
+  }
+
+  @Test
   void initialisationIsSeedDeterministic() {
     ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
     ParameterSet a = new MultiTaskModel(cfg).initialise(DataType.FLOAT);
