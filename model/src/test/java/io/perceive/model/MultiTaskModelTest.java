@@ -68,12 +68,14 @@ class MultiTaskModelTest {
       Predictions split = m.score(p, u, b.group(), b.candidates());
       Predictions unsplit = m.scoreUnsplit(p, b.users(), b.group(), b.candidates());
       Predictions training = m.forwardBackward(p, b).predictions();
+      Predictions predicted = m.predict(p, b);
       double tol = type == DataType.DOUBLE ? 1e-6 : 1e-5;
       for (int i = 0; i < b.samples(); i++) {
         assertThat(split.click()[i]).isCloseTo(unsplit.click()[i], within(tol));
         assertThat(split.conversion()[i]).isCloseTo(unsplit.conversion()[i], within(tol));
         assertThat(split.order()[i]).isCloseTo(unsplit.order()[i], within(tol));
         assertThat(training.click()[i]).isCloseTo(split.click()[i], within(tol));
+        assertThat(predicted.order()[i]).isCloseTo(split.order()[i], within(tol));
       }
     }
   }
