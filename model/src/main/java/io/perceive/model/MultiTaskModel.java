@@ -322,6 +322,11 @@ public final class MultiTaskModel {
 
   /** Scores candidates of G encoded users; group [S] says whose candidate each row is. */
   public Predictions score(ParameterSet p, UserRepresentation user, int[] group, Candidates cand) {
+    if (group.length != cand.size())
+      throw new IllegalArgumentException(
+          "group has " + group.length + " entries for " + cand.size() + " candidates");
+    if (cand.size() == 0)
+      return new Predictions(new double[0], new double[0], new double[0], new double[0]);
     INDArray item = itemInput(p, cand, null);
     SharingBlock.Output out = block.forward(p, user.part, group, item, null);
     return predictions(logits(out));

@@ -167,6 +167,18 @@ class MultiTaskModelTest {
         new TrainingBatch.Users(
             b.users().sequence(), b.users().userIds(), b.users().profile(), new int[] {0, 99});
     assertThatThrownBy(() -> m.encodeUser(p, badScene)).hasMessageContaining("scene code 99");
+    TrainingBatch.Candidates none =
+        new TrainingBatch.Candidates(
+            new long[0], new long[0], new long[0], new long[0], new float[0]);
+    assertThat(m.score(p, m.encodeUser(p, b.users()), new int[0], none).size()).isZero();
+    assertThatThrownBy(
+            () ->
+                new TrainingBatch(
+                    b.users(),
+                    new int[0],
+                    none,
+                    new TrainingBatch.Labels(new float[0], new float[0], new float[0], new int[0])))
+        .hasMessageContaining("at least one sample");
     assertThatThrownBy(
             () -> new TrainingBatch(b.users(), new int[] {0, 1, 2, 0}, b.candidates(), b.labels()))
         .hasMessageContaining("group 2");
