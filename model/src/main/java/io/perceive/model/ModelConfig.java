@@ -283,6 +283,20 @@ public final class ModelConfig {
     return List.copyOf(OPTIONS.values());
   }
 
+  /** Every option as a markdown table: Key | Default | Description (for README and docs). */
+  public static String markdownTable() {
+    StringBuilder sb = new StringBuilder("| Key | Default | Description |\n| --- | --- | --- |\n");
+    for (Option<?> o : OPTIONS.values())
+      sb.append("| `")
+          .append(o.key)
+          .append("` | `")
+          .append(o.defaultText())
+          .append("` | ")
+          .append(o.description.replace("|", "\\|"))
+          .append(" |\n");
+    return sb.toString();
+  }
+
   @SuppressWarnings("unchecked")
   public <T> T get(Option<T> o) {
     return (T) values.get(o);

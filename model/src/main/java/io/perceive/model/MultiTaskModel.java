@@ -8,8 +8,10 @@ import io.perceive.model.core.Gradients;
 import io.perceive.model.core.ParameterSet;
 import io.perceive.model.layers.Activation;
 import io.perceive.model.layers.Dense;
+import io.perceive.model.layers.LstmState;
 import io.perceive.model.layers.MissingValueLayer;
 import io.perceive.model.layers.SequenceInput;
+import io.perceive.model.layers.StepInput;
 import io.perceive.model.layers.UserSequenceEncoder;
 import io.perceive.model.loss.EsmmOrderLoss;
 import io.perceive.model.loss.MaskedBinaryCrossEntropy;
@@ -320,6 +322,11 @@ public final class MultiTaskModel {
 
   /** Scores candidates of G encoded users; group [S] says whose candidate each row is. */
   public Predictions score(ParameterSet p, UserRepresentation user, int[] group, Candidates cand) {
+    if (group.length != cand.size())
+      throw new IllegalArgumentException(
+          "group has " + group.length + " entries for " + cand.size() + " candidates");
+    if (cand.size() == 0)
+      return new Predictions(new double[0], new double[0], new double[0], new double[0]);
     INDArray item = itemInput(p, cand, null);
     SharingBlock.Output out = block.forward(p, user.part, group, item, null);
     return predictions(logits(out));
@@ -380,6 +387,19 @@ public final class MultiTaskModel {
       for (int t = 0; t < tasks.size(); t++) gates[t] = out.gateMeansOfTask(t);
     }
     return new StepResult(predictions(z), losses, g, gates);
+  }
+
+  /** Predictions for a batch without gradients (user side once per group, then the split). */
+  public Predictions predict(ParameterSet p, TrainingBatch batch) {
+    return score(p, encodeUser(p, batch.users()), batch.group(), batch.candidates());
+  }
+
+  /**
+   * Advances many users' LSTM state (h, c) [B, H] by one behaviour each — the streaming update when
+   * a behaviour leaves the window (delegates to the sequence encoder).
+   */
+  public LstmState advance(ParameterSet p, INDArray h, INDArray c, StepInput step) {
+    return encoder.advance(p, h, c, step);
   }
 
   /** The losses of a batch without gradients (evaluation, gradient checks). */

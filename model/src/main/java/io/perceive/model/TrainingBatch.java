@@ -15,6 +15,7 @@ public record TrainingBatch(Users users, int[] group, Candidates candidates, Lab
 
   public TrainingBatch {
     int s = group.length;
+    if (s == 0) throw new IllegalArgumentException("a training batch needs at least one sample");
     if (candidates.size() != s)
       throw new IllegalArgumentException(
           "candidates have " + candidates.size() + " rows for " + s + " samples");

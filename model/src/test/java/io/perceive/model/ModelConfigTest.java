@@ -69,5 +69,8 @@ class ModelConfigTest {
   void everyOptionIsDocumented() {
     for (ModelConfig.Option<?> o : ModelConfig.options())
       assertThat(o.description()).as(o.key()).isNotBlank();
+    String table = ModelConfig.markdownTable();
+    assertThat(table).contains("| `sharing.mode` | `MMOE` |");
+    System.out.println(table);
   }
 }

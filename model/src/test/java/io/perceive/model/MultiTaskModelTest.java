@@ -68,12 +68,14 @@ class MultiTaskModelTest {
       Predictions split = m.score(p, u, b.group(), b.candidates());
       Predictions unsplit = m.scoreUnsplit(p, b.users(), b.group(), b.candidates());
       Predictions training = m.forwardBackward(p, b).predictions();
+      Predictions predicted = m.predict(p, b);
       double tol = type == DataType.DOUBLE ? 1e-6 : 1e-5;
       for (int i = 0; i < b.samples(); i++) {
         assertThat(split.click()[i]).isCloseTo(unsplit.click()[i], within(tol));
         assertThat(split.conversion()[i]).isCloseTo(unsplit.conversion()[i], within(tol));
         assertThat(split.order()[i]).isCloseTo(unsplit.order()[i], within(tol));
         assertThat(training.click()[i]).isCloseTo(split.click()[i], within(tol));
+        assertThat(predicted.order()[i]).isCloseTo(split.order()[i], within(tol));
       }
     }
   }
@@ -94,6 +96,20 @@ class MultiTaskModelTest {
     }
     assertThat(u.pricePreference(0)).hasSize(3);
     assertThat(java.util.Arrays.stream(u.pricePreference(0)).sum()).isCloseTo(1, within(1e-6));
+  }
+
+  @Test
+  void defaultSizesTrainAndScore() {
+    ModelConfig cfg = ModelConfig.defaults();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    TrainingBatch b = ModelFixtures.randomBatch(cfg, 4, 16, 9, DataType.FLOAT);
+    MultiTaskModel.StepResult r = m.forwardBackward(p, b);
+    assertThat(r.losses().total()).isFinite().isPositive();
+    assertThat(r.gradients().squaredNorm()).isFinite().isPositive();
+    Predictions s = m.score(p, m.encodeUser(p, b.users()), b.group(), b.candidates());
+    for (int i = 0; i < b.samples(); i++)
+      assertThat(s.click()[i]).isCloseTo(r.predictions().click()[i], within(1e-5));
   }
 
   @Test
@@ -151,6 +167,18 @@ class MultiTaskModelTest {
         new TrainingBatch.Users(
             b.users().sequence(), b.users().userIds(), b.users().profile(), new int[] {0, 99});
     assertThatThrownBy(() -> m.encodeUser(p, badScene)).hasMessageContaining("scene code 99");
+    TrainingBatch.Candidates none =
+        new TrainingBatch.Candidates(
+            new long[0], new long[0], new long[0], new long[0], new float[0]);
+    assertThat(m.score(p, m.encodeUser(p, b.users()), new int[0], none).size()).isZero();
+    assertThatThrownBy(
+            () ->
+                new TrainingBatch(
+                    b.users(),
+                    new int[0],
+                    none,
+                    new TrainingBatch.Labels(new float[0], new float[0], new float[0], new int[0])))
+        .hasMessageContaining("at least one sample");
     assertThatThrownBy(
             () -> new TrainingBatch(b.users(), new int[] {0, 1, 2, 0}, b.candidates(), b.labels()))
         .hasMessageContaining("group 2");
