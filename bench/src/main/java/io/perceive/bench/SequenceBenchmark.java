@@ -268,6 +268,7 @@ public final class SequenceBenchmark {
         gb[r] = t2 - t1;
       }
     }
+    phases(tr, cfg, g, t, reps);
     System.out.printf(
         "encoder forward per minibatch: %.1f ms (min %.1f), of which the %d LSTM gemms alone take"
             + " %.1f ms%n",
@@ -276,6 +277,49 @@ public final class SequenceBenchmark {
         "encoder backward per minibatch (bpttSteps=%d): %.1f ms (min %.1f), of which the gemms"
             + " alone take %.1f ms%n",
         cfg.bpttSteps(), median(bwd) / 1e6, min(bwd) / 1e6, median(gb) / 1e6);
+  }
+
+  /** The encoder's forward phases timed one by one through their public entry points. */
+  static void phases(Trainer tr, SequenceConfig cfg, int g, int t, int reps) {
+    var emb = tr.enc.embedding();
+    var lstm = tr.enc.lstm();
+    var att = tr.enc.attention();
+    float[] mask = new float[g * t];
+    Arrays.fill(mask, 1f);
+    var lc = new io.perceive.model.layers.PropertyGatedLstm.Cache();
+    var ac = new io.perceive.model.layers.AttentionPooling.Cache();
+    long[][] ph = new long[5][reps];
+    for (int r = -3; r < reps; r++) {
+      long t0 = cpuNanos();
+      var rows = emb.rowsOf(tr.p, tr.in);
+      long t1 = cpuNanos();
+      INDArray e = emb.itemEmbedding(tr.p, rows);
+      INDArray pr = emb.propertyEmbedding(tr.p, rows);
+      long t2 = cpuNanos();
+      INDArray hid = lstm.forward(tr.p, e, pr, mask, g, tr.in.h0(), tr.in.c0(), lc);
+      long t3 = cpuNanos();
+      att.forward(tr.p, hid, mask, tr.query, ac);
+      long t4 = cpuNanos();
+      INDArray d = Nd4j.rand(DataType.FLOAT, g, cfg.hidden());
+      long t5 = cpuNanos();
+      att.backward(tr.p, tr.grads, d, ac);
+      long t6 = cpuNanos();
+      if (r >= 0) {
+        ph[0][r] = t1 - t0;
+        ph[1][r] = t2 - t1;
+        ph[2][r] = t3 - t2;
+        ph[3][r] = t4 - t3;
+        ph[4][r] = t6 - t5;
+      }
+    }
+    System.out.printf(
+        "forward phases (ms): ids->rows %.1f, 7 gathers + concat %.1f, LSTM %.1f, attention %.1f;"
+            + " attention backward %.1f%n",
+        median(ph[0]) / 1e6,
+        median(ph[1]) / 1e6,
+        median(ph[2]) / 1e6,
+        median(ph[3]) / 1e6,
+        median(ph[4]) / 1e6);
   }
 
   /** Sequences/s of forward + backward; threads > 1 runs independent trainers in parallel. */
