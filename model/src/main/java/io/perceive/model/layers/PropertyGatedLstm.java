@@ -46,7 +46,7 @@ public final class PropertyGatedLstm {
     int steps;
     float[] mask; // [T*G] step-major, null = all real
     INDArray x; // [T, G, D] gate inputs [e_t, h_{t-1}, p_t]
-    INDArray gates; // [T, G, 4H] activations i, f, o, g
+    INDArray gates; // [T, G, 4H] activations i, f, o and σ(2 z_g) (g = 2σ(2 z_g) − 1)
     INDArray cells; // [T+1, G, H] c_0 .. c_T
     INDArray hidden; // [T, G, H] h_1 .. h_T (the output)
     INDArray tanhCells; // [T, G, H]
@@ -184,7 +184,7 @@ public final class PropertyGatedLstm {
     NativeValues.of(contiguous(c0, type)).read(0, s0, 0, g * h);
     cells.write(0, s0, 0, g * h);
     INDArray w = p.get(weightName());
-    NativeValues bias = NativeValues.of(p.get(biasName()));
+    INDArray bias = p.get(biasName());
     NativeValues hid = NativeValues.of(c.hidden);
     NativeValues tc = NativeValues.of(c.tanhCells);
     Scratch scratch = new Scratch();
@@ -246,7 +246,7 @@ public final class PropertyGatedLstm {
         new Scratch(),
         b,
         za,
-        NativeValues.of(p.get(biasName())),
+        p.get(biasName()),
         x,
         e,
         d,
@@ -265,19 +265,19 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The element-wise part of one step for {@code rows} rows, in three passes chosen by measurement
-   * (docs/model-performance.md): (1) a Java pass adds the bias and doubles the cell-input
-   * pre-activations, (2) one ND4J sigmoid over all [rows, 4H] gates — its vectorised exp is ~2×
-   * faster than the JIT's scalar {@code Math.exp} and one call over 128k values amortises its
-   * per-call floor — and tanh(x) = 2σ(2x) − 1 for g, (3) a Java pass for the cell and hidden update
-   * and the padding carry. The gate activations overwrite {@code zArr}. Offsets are element offsets
-   * of row 0; c, h and tanh(c) rows are H apart, h_prev/h_next {@code xStride}.
+   * The element-wise part of one step for {@code rows} rows, chosen by measurement
+   * (docs/model-performance.md): three ND4J calls over the whole [rows, 4H] block — bias add, ×2 on
+   * the cell-input columns, one sigmoid (its vectorised exp is ~2× the JIT's scalar {@code
+   * Math.exp}, and one call over 128 k values pays the per-call floor once) — then one Java pass
+   * over a bulk copy for g = tanh(z_g) = 2σ(2 z_g) − 1, the cell and hidden update and the padding
+   * carry. The gate block keeps i, f, o and σ(2 z_g) for backward. Offsets are element offsets of
+   * row 0; c, h and tanh(c) rows are H apart, h_prev/h_next {@code xStride}.
    */
   private void cellForward(
       Scratch scratch,
       int rows,
       INDArray zArr,
-      NativeValues bias,
+      INDArray bias,
       NativeValues hPrev,
       int hPrev0,
       int xStride,
@@ -294,16 +294,10 @@ public final class PropertyGatedLstm {
       int mask0) {
     int h = hidden, n4 = 4 * h, g0 = 3 * h;
     NativeValues z = NativeValues.of(zArr);
-    double[] zd = scratch.gates(rows * n4), bd = scratch.bias(n4);
-    bias.read(0, bd, 0, n4);
-    z.read(0, zd, 0, rows * n4);
-    for (int r = 0; r < rows; r++) {
-      int zo = r * n4;
-      for (int j = 0; j < g0; j++) zd[zo + j] += bd[j];
-      for (int j = g0; j < n4; j++) zd[zo + j] = 2.0 * (zd[zo + j] + bd[j]);
-    }
-    z.write(0, zd, 0, rows * n4);
-    Transforms.sigmoid(zArr, false);
+    double[] zd = scratch.gates(rows * n4);
+    zArr.addiRowVector(bias); // three ND4J calls over the whole [rows, 4H] block
+    zArr.get(NDArrayIndex.all(), NDArrayIndex.interval(g0, n4)).muli(2.0);
+    Transforms.sigmoid(zArr, false); // i, f, o and σ(2·z_g)
     z.read(0, zd, 0, rows * n4);
     double[] cp = scratch.a(rows * h), hp = scratch.b(rows * h);
     double[] co = scratch.c(rows * h), ho = scratch.d(rows * h), tc = scratch.e(rows * h);
@@ -320,8 +314,7 @@ public final class PropertyGatedLstm {
         continue;
       }
       for (int j = 0; j < h; j++) {
-        double g = 2.0 * zd[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1
-        zd[zo + g0 + j] = g;
+        double g = 2.0 * zd[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1; stored as σ(2x)
         double cell = zd[zo + h + j] * cp[o + j] + zd[zo + j] * g;
         double t = NativeValues.tanh(cell);
         co[o + j] = cell;
@@ -329,7 +322,6 @@ public final class PropertyGatedLstm {
         ho[o + j] = zd[zo + 2 * h + j] * t;
       }
     }
-    z.write(0, zd, 0, rows * n4);
     cOut.write(cOut0, co, 0, rows * h);
     hOut.write(hOut0, ho, 0, rows * h);
     if (tcOut != null) tcOut.write(hOut0, tc, 0, rows * h);
@@ -348,10 +340,6 @@ public final class PropertyGatedLstm {
 
     double[] gates(int n) {
       return get(0, n);
-    }
-
-    double[] bias(int n) {
-      return get(1, n);
     }
 
     double[] a(int n) {
@@ -424,7 +412,7 @@ public final class PropertyGatedLstm {
           double i = gd[zo + j];
           double f = gd[zo + h + j];
           double og = gd[zo + 2 * h + j];
-          double gg = gd[zo + 3 * h + j];
+          double gg = 2.0 * gd[zo + 3 * h + j] - 1.0; // the gates hold σ(2 z_g)
           double tc = tcd[o + j];
           double dcT = dc[o + j] + dhT * og * (1 - tc * tc);
           dzd[zo + j] = dcT * gg * i * (1 - i);
