@@ -159,7 +159,7 @@ public final class SequenceBenchmark {
     }
     System.out.printf(
         "element-wise LSTM step on [%d, %d] gates: ND4J ops %.0f us (min %.0f), one fused Java"
-            + " pass %.0f us (min %.0f), Java + one ND4J sigmoid + Java (the model's) %.0f us (min"
+            + " pass %.0f us (min %.0f), 3 ND4J calls (bias, x2, sigmoid) + one Java pass (the model's) %.0f us (min"
             + " %.0f)%n",
         g,
         4 * h,
@@ -192,31 +192,30 @@ public final class SequenceBenchmark {
   }
 
   /**
-   * The model's variant: bias pass, one ND4J sigmoid over all gates (g via 2σ(2x)−1), cell pass.
+   * The model's variant: bias add, ×2 on the cell-input columns and one sigmoid in ND4J (three
+   * calls over the whole block), then one Java pass over a bulk copy (g = 2σ(2x) − 1, c, h).
    */
   static void hybridStep(
       INDArray za, INDArray ba, INDArray ca, INDArray cOa, INDArray hOa, int g, int h) {
-    FloatBuffer z = za.data().asNioFloat(), b = ba.data().asNioFloat();
-    for (int r = 0; r < g; r++) {
-      int zo = r * 4 * h;
-      for (int j = 0; j < 3 * h; j++) z.put(zo + j, (float) (z.get(zo + j) + (double) b.get(j)));
-      for (int j = 3 * h; j < 4 * h; j++)
-        z.put(zo + j, (float) (2.0 * (z.get(zo + j) + (double) b.get(j))));
-    }
+    za.addiRowVector(ba);
+    za.get(NDArrayIndex.all(), NDArrayIndex.interval(3 * h, 4 * h)).muli(2.0);
     Transforms.sigmoid(za, false);
-    FloatBuffer cp = ca.data().asNioFloat(), co = cOa.data().asNioFloat();
-    FloatBuffer ho = hOa.data().asNioFloat();
+    float[] z = new float[g * 4 * h], cp = new float[g * h];
+    float[] co = new float[g * h], ho = new float[g * h];
+    za.data().asNioFloat().get(0, z);
+    ca.data().asNioFloat().get(0, cp);
     for (int r = 0; r < g; r++) {
       int zo = r * 4 * h, o = r * h;
       for (int j = 0; j < h; j++) {
-        double i = z.get(zo + j), f = z.get(zo + h + j), og = z.get(zo + 2 * h + j);
-        double gg = 2.0 * z.get(zo + 3 * h + j) - 1.0;
-        z.put(zo + 3 * h + j, (float) gg);
-        double c = f * cp.get(o + j) + i * gg;
-        co.put(o + j, (float) c);
-        ho.put(o + j, (float) (og * tanh(c)));
+        double i = z[zo + j], f = z[zo + h + j], og = z[zo + 2 * h + j];
+        double gg = 2.0 * z[zo + 3 * h + j] - 1.0;
+        double c = f * cp[o + j] + i * gg;
+        co[o + j] = (float) c;
+        ho[o + j] = (float) (og * tanh(c));
       }
     }
+    cOa.data().asNioFloat().put(0, co);
+    hOa.data().asNioFloat().put(0, ho);
   }
 
   static double sigmoid(double x) {
@@ -268,6 +267,7 @@ public final class SequenceBenchmark {
         gb[r] = t2 - t1;
       }
     }
+    phases(tr, cfg, g, t, reps);
     System.out.printf(
         "encoder forward per minibatch: %.1f ms (min %.1f), of which the %d LSTM gemms alone take"
             + " %.1f ms%n",
@@ -276,6 +276,49 @@ public final class SequenceBenchmark {
         "encoder backward per minibatch (bpttSteps=%d): %.1f ms (min %.1f), of which the gemms"
             + " alone take %.1f ms%n",
         cfg.bpttSteps(), median(bwd) / 1e6, min(bwd) / 1e6, median(gb) / 1e6);
+  }
+
+  /** The encoder's forward phases timed one by one through their public entry points. */
+  static void phases(Trainer tr, SequenceConfig cfg, int g, int t, int reps) {
+    var emb = tr.enc.embedding();
+    var lstm = tr.enc.lstm();
+    var att = tr.enc.attention();
+    float[] mask = new float[g * t];
+    Arrays.fill(mask, 1f);
+    var lc = new io.perceive.model.layers.PropertyGatedLstm.Cache();
+    var ac = new io.perceive.model.layers.AttentionPooling.Cache();
+    long[][] ph = new long[5][reps];
+    for (int r = -3; r < reps; r++) {
+      long t0 = cpuNanos();
+      var rows = emb.rowsOf(tr.p, tr.in);
+      long t1 = cpuNanos();
+      INDArray e = emb.itemEmbedding(tr.p, rows);
+      INDArray pr = emb.propertyEmbedding(tr.p, rows);
+      long t2 = cpuNanos();
+      INDArray hid = lstm.forward(tr.p, e, pr, mask, g, tr.in.h0(), tr.in.c0(), lc);
+      long t3 = cpuNanos();
+      att.forward(tr.p, hid, mask, tr.query, ac);
+      long t4 = cpuNanos();
+      INDArray d = Nd4j.rand(DataType.FLOAT, g, cfg.hidden());
+      long t5 = cpuNanos();
+      att.backward(tr.p, tr.grads, d, ac);
+      long t6 = cpuNanos();
+      if (r >= 0) {
+        ph[0][r] = t1 - t0;
+        ph[1][r] = t2 - t1;
+        ph[2][r] = t3 - t2;
+        ph[3][r] = t4 - t3;
+        ph[4][r] = t6 - t5;
+      }
+    }
+    System.out.printf(
+        "forward phases (ms): ids->rows %.1f, 7 gathers + concat %.1f, LSTM %.1f, attention %.1f;"
+            + " attention backward %.1f%n",
+        median(ph[0]) / 1e6,
+        median(ph[1]) / 1e6,
+        median(ph[2]) / 1e6,
+        median(ph[3]) / 1e6,
+        median(ph[4]) / 1e6);
   }
 
   /** Sequences/s of forward + backward; threads > 1 runs independent trainers in parallel. */

@@ -93,15 +93,18 @@ public final class AttentionPooling {
     INDArray key = Nd4j.createUninitialized(type, g, h); // [G, H]
     Nd4j.gemm(q, p.get(weightName()), key, false, false, 1.0, 0.0);
     NativeValues k = NativeValues.of(key);
-    NativeValues b = NativeValues.of(p.get(biasName()));
-    for (int u = 0; u < g; u++)
-      for (int j = 0; j < h; j++) k.set(u * h + j, k.get(u * h + j) + b.get(j));
-    NativeValues hs = NativeValues.of(PropertyGatedLstm.contiguous(hidden, type));
+    double[] kd = new double[g * h], bd = new double[h];
+    k.read(0, kd, 0, g * h);
+    NativeValues.of(p.get(biasName())).read(0, bd, 0, h);
+    for (int u = 0; u < g; u++) for (int j = 0; j < h; j++) kd[u * h + j] += bd[j];
+    k.write(0, kd, 0, g * h); // the backward pass reads the key from the cache
+    double[] hsd = new double[t * g * h];
+    NativeValues.of(PropertyGatedLstm.contiguous(hidden, type)).read(0, hsd, 0, t * g * h);
+    double[] od = new double[g * h];
     int first = Math.max(0, t - window);
     double scale = 1.0 / Math.sqrt(h);
     double[] alpha = new double[g * t];
     INDArray out = Nd4j.createUninitialized(type, g, h); // [G, H]
-    NativeValues o = NativeValues.of(out);
     double[] acc = new double[h];
     for (int u = 0; u < g; u++) {
       double max = Double.NEGATIVE_INFINITY;
@@ -109,7 +112,7 @@ public final class AttentionPooling {
         if (mask != null && mask[s * g + u] == 0f) continue;
         int ho = (s * g + u) * h;
         double dot = 0;
-        for (int j = 0; j < h; j++) dot += hs.get(ho + j) * k.get(u * h + j);
+        for (int j = 0; j < h; j++) dot += hsd[ho + j] * kd[u * h + j];
         alpha[u * t + s] = dot * scale;
         max = Math.max(max, dot * scale);
       }
@@ -127,11 +130,12 @@ public final class AttentionPooling {
           double a = alpha[u * t + s] / z;
           alpha[u * t + s] = a;
           int ho = (s * g + u) * h;
-          for (int j = 0; j < h; j++) acc[j] += a * hs.get(ho + j);
+          for (int j = 0; j < h; j++) acc[j] += a * hsd[ho + j];
         }
       }
-      for (int j = 0; j < h; j++) o.set(u * h + j, acc[j]);
+      System.arraycopy(acc, 0, od, u * h, h);
     }
+    NativeValues.of(out).write(0, od, 0, g * h);
     if (cache != null) {
       cache.groups = g;
       cache.steps = t;
@@ -150,13 +154,13 @@ public final class AttentionPooling {
     int g = c.groups, t = c.steps, h = hidden;
     if (dOut.rows() != g || dOut.columns() != h)
       throw new IllegalArgumentException("dOut must be [" + g + ", " + h + "]");
-    NativeValues d = NativeValues.of(PropertyGatedLstm.contiguous(dOut, type));
-    NativeValues hs = NativeValues.of(PropertyGatedLstm.contiguous(c.hidden, type));
-    NativeValues k = NativeValues.of(c.key);
-    INDArray dHidden = Nd4j.zeros(type, t, g, h); // [T, G, H]
-    NativeValues dh = NativeValues.of(dHidden);
+    double[] dd = new double[g * h], hsd = new double[t * g * h], kd = new double[g * h];
+    NativeValues.of(PropertyGatedLstm.contiguous(dOut, type)).read(0, dd, 0, g * h);
+    NativeValues.of(PropertyGatedLstm.contiguous(c.hidden, type)).read(0, hsd, 0, t * g * h);
+    NativeValues.of(c.key).read(0, kd, 0, g * h);
+    double[] dhd = new double[t * g * h], dkd = new double[g * h];
+    INDArray dHidden = Nd4j.createUninitialized(type, t, g, h); // [T, G, H]
     INDArray dKey = Nd4j.createUninitialized(type, g, h); // [G, H]
-    NativeValues dk = NativeValues.of(dKey);
     double scale = 1.0 / Math.sqrt(h);
     double[] dAlpha = new double[t];
     double[] dkRow = new double[h];
@@ -167,7 +171,7 @@ public final class AttentionPooling {
         if (a == 0) continue;
         int ho = (s * g + u) * h;
         double dot = 0; // dα_t = dOut · h_t
-        for (int j = 0; j < h; j++) dot += d.get(u * h + j) * hs.get(ho + j);
+        for (int j = 0; j < h; j++) dot += dd[u * h + j] * hsd[ho + j];
         dAlpha[s] = dot;
         weighted += a * dot;
       }
@@ -178,16 +182,17 @@ public final class AttentionPooling {
         double ds = a * (dAlpha[s] - weighted) * scale; // through softmax and the 1/sqrt(H)
         int ho = (s * g + u) * h;
         for (int j = 0; j < h; j++) {
-          dh.set(ho + j, a * d.get(u * h + j) + ds * k.get(u * h + j));
-          dkRow[j] += ds * hs.get(ho + j);
+          dhd[ho + j] = a * dd[u * h + j] + ds * kd[u * h + j];
+          dkRow[j] += ds * hsd[ho + j];
         }
       }
-      for (int j = 0; j < h; j++) dk.set(u * h + j, dkRow[j]);
+      System.arraycopy(dkRow, 0, dkd, u * h, h);
     }
+    NativeValues.of(dHidden).write(0, dhd, 0, t * g * h);
+    NativeValues.of(dKey).write(0, dkd, 0, g * h);
     Nd4j.gemm(c.query, dKey, grads.get(weightName()), true, false, 1.0, 1.0); // [Q, H]
     NativeValues gb = NativeValues.of(grads.get(biasName()));
-    for (int u = 0; u < g; u++)
-      for (int j = 0; j < h; j++) gb.set(j, gb.get(j) + dk.get(u * h + j));
+    for (int u = 0; u < g; u++) for (int j = 0; j < h; j++) gb.set(j, gb.get(j) + dkd[u * h + j]);
     INDArray dQuery = Nd4j.createUninitialized(type, g, queryDim); // [G, Q]
     Nd4j.gemm(dKey, p.get(weightName()), dQuery, false, true, 1.0, 0.0);
     return new Grad(dHidden, dQuery);

@@ -26,6 +26,12 @@ abstract sealed class NativeValues {
 
   abstract void set(int i, double v);
 
+  /** Bulk read of n values from element {@code from} into {@code dst[off..]} (widening). */
+  abstract void read(int from, double[] dst, int off, int n);
+
+  /** Bulk write of n values from {@code src[off..]} to element {@code from} (narrowing). */
+  abstract void write(int from, double[] src, int off, int n);
+
   /** A view of {@code a}, which must be c-ordered and contiguous (e.g. a row block). */
   static NativeValues of(INDArray a) {
     if (!isContiguousC(a))
@@ -99,6 +105,27 @@ abstract sealed class NativeValues {
     void set(int i, double v) {
       b.put(base + i, (float) v);
     }
+
+    private float[] tmp = new float[0];
+
+    private float[] tmp(int n) {
+      if (tmp.length < n) tmp = new float[n];
+      return tmp;
+    }
+
+    @Override
+    void read(int from, double[] dst, int off, int n) {
+      float[] t = tmp(n);
+      b.get(base + from, t, 0, n);
+      for (int i = 0; i < n; i++) dst[off + i] = t[i];
+    }
+
+    @Override
+    void write(int from, double[] src, int off, int n) {
+      float[] t = tmp(n);
+      for (int i = 0; i < n; i++) t[i] = (float) src[off + i];
+      b.put(base + from, t, 0, n);
+    }
   }
 
   static final class Doubles extends NativeValues {
@@ -117,6 +144,16 @@ abstract sealed class NativeValues {
     @Override
     void set(int i, double v) {
       b.put(base + i, v);
+    }
+
+    @Override
+    void read(int from, double[] dst, int off, int n) {
+      b.get(base + from, dst, off, n);
+    }
+
+    @Override
+    void write(int from, double[] src, int off, int n) {
+      b.put(base + from, src, off, n);
     }
   }
 

@@ -46,7 +46,7 @@ public final class PropertyGatedLstm {
     int steps;
     float[] mask; // [T*G] step-major, null = all real
     INDArray x; // [T, G, D] gate inputs [e_t, h_{t-1}, p_t]
-    INDArray gates; // [T, G, 4H] activations i, f, o, g
+    INDArray gates; // [T, G, 4H] activations i, f, o and σ(2 z_g) (g = 2σ(2 z_g) − 1)
     INDArray cells; // [T+1, G, H] c_0 .. c_T
     INDArray hidden; // [T, G, H] h_1 .. h_T (the output)
     INDArray tanhCells; // [T, G, H]
@@ -170,29 +170,31 @@ public final class PropertyGatedLstm {
     NativeValues eV = NativeValues.of(contiguous(item, type));
     NativeValues pV = NativeValues.of(contiguous(property, type));
     int rows = t * g;
+    double[] ed = new double[rows * e], pd = new double[rows * pw];
+    eV.read(0, ed, 0, rows * e);
+    pV.read(0, pd, 0, rows * pw);
     for (int r = 0; r < rows; r++) { // x[t][g] = [e, ·, p]
-      int xo = r * d, eo = r * e, po = r * pw;
-      for (int j = 0; j < e; j++) x.set(xo + j, eV.get(eo + j));
-      for (int j = 0; j < pw; j++) x.set(xo + e + h + j, pV.get(po + j));
+      x.write(r * d, ed, r * e, e);
+      x.write(r * d + e + h, pd, r * pw, pw);
     }
-    NativeValues h0V = NativeValues.of(contiguous(h0, type));
-    NativeValues c0V = NativeValues.of(contiguous(c0, type));
+    double[] s0 = new double[g * h];
+    NativeValues.of(contiguous(h0, type)).read(0, s0, 0, g * h);
+    for (int u = 0; u < g; u++) x.write(u * d + e, s0, u * h, h);
     NativeValues cells = NativeValues.of(c.cells);
-    for (int u = 0; u < g; u++)
-      for (int j = 0; j < h; j++) {
-        x.set(u * d + e + j, h0V.get(u * h + j));
-        cells.set(u * h + j, c0V.get(u * h + j));
-      }
+    NativeValues.of(contiguous(c0, type)).read(0, s0, 0, g * h);
+    cells.write(0, s0, 0, g * h);
     INDArray w = p.get(weightName());
-    NativeValues bias = NativeValues.of(p.get(biasName()));
+    INDArray bias = p.get(biasName());
     NativeValues hid = NativeValues.of(c.hidden);
     NativeValues tc = NativeValues.of(c.tanhCells);
+    Scratch scratch = new Scratch();
     for (int s = 0; s < t; s++) {
       INDArray xs = NativeValues.block(c.x, (long) s * g * d, g, d); // [G, D]
       INDArray zs = NativeValues.block(c.gates, (long) s * g * n4, g, n4); // [G, 4H]
       Nd4j.gemm(xs, w, zs, false, false, 1.0, 0.0);
       boolean last = s == t - 1;
       cellForward(
+          scratch,
           g,
           zs,
           bias,
@@ -241,9 +243,10 @@ public final class PropertyGatedLstm {
     INDArray hOut = Nd4j.createUninitialized(type, b, hh);
     INDArray cOut = Nd4j.createUninitialized(type, b, hh);
     cellForward(
+        new Scratch(),
         b,
         za,
-        NativeValues.of(p.get(biasName())),
+        p.get(biasName()),
         x,
         e,
         d,
@@ -262,18 +265,19 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The element-wise part of one step for {@code rows} rows, in three passes chosen by measurement
-   * (docs/model-performance.md): (1) a Java pass adds the bias and doubles the cell-input
-   * pre-activations, (2) one ND4J sigmoid over all [rows, 4H] gates — its vectorised exp is ~2×
-   * faster than the JIT's scalar {@code Math.exp} and one call over 128k values amortises its
-   * per-call floor — and tanh(x) = 2σ(2x) − 1 for g, (3) a Java pass for the cell and hidden update
-   * and the padding carry. The gate activations overwrite {@code zArr}. Offsets are element offsets
-   * of row 0; c, h and tanh(c) rows are H apart, h_prev/h_next {@code xStride}.
+   * The element-wise part of one step for {@code rows} rows, chosen by measurement
+   * (docs/model-performance.md): three ND4J calls over the whole [rows, 4H] block — bias add, ×2 on
+   * the cell-input columns, one sigmoid (its vectorised exp is ~2× the JIT's scalar {@code
+   * Math.exp}, and one call over 128 k values pays the per-call floor once) — then one Java pass
+   * over a bulk copy for g = tanh(z_g) = 2σ(2 z_g) − 1, the cell and hidden update and the padding
+   * carry. The gate block keeps i, f, o and σ(2 z_g) for backward. Offsets are element offsets of
+   * row 0; c, h and tanh(c) rows are H apart, h_prev/h_next {@code xStride}.
    */
   private void cellForward(
+      Scratch scratch,
       int rows,
       INDArray zArr,
-      NativeValues bias,
+      INDArray bias,
       NativeValues hPrev,
       int hPrev0,
       int xStride,
@@ -290,37 +294,72 @@ public final class PropertyGatedLstm {
       int mask0) {
     int h = hidden, n4 = 4 * h, g0 = 3 * h;
     NativeValues z = NativeValues.of(zArr);
+    double[] zd = scratch.gates(rows * n4);
+    zArr.addiRowVector(bias); // three ND4J calls over the whole [rows, 4H] block
+    zArr.get(NDArrayIndex.all(), NDArrayIndex.interval(g0, n4)).muli(2.0);
+    Transforms.sigmoid(zArr, false); // i, f, o and σ(2·z_g)
+    z.read(0, zd, 0, rows * n4);
+    double[] cp = scratch.a(rows * h), hp = scratch.b(rows * h);
+    double[] co = scratch.c(rows * h), ho = scratch.d(rows * h), tc = scratch.e(rows * h);
+    cPrev.read(cPrev0, cp, 0, rows * h);
+    for (int r = 0; r < rows; r++) hPrev.read(hPrev0 + r * xStride, hp, r * h, h);
     for (int r = 0; r < rows; r++) {
-      int zo = r * n4;
-      for (int j = 0; j < g0; j++) z.set(zo + j, z.get(zo + j) + bias.get(j));
-      for (int j = g0; j < n4; j++) z.set(zo + j, 2.0 * (z.get(zo + j) + bias.get(j)));
-    }
-    Transforms.sigmoid(zArr, false);
-    for (int r = 0; r < rows; r++) {
-      int zo = r * n4, ho = r * h, xo = r * xStride;
+      int zo = r * n4, o = r * h;
       if (mask != null && mask[mask0 + r] == 0f) { // padding: carry (h, c)
         for (int j = 0; j < h; j++) {
-          double hp = hPrev.get(hPrev0 + xo + j);
-          cOut.set(cOut0 + ho + j, cPrev.get(cPrev0 + ho + j));
-          hOut.set(hOut0 + ho + j, hp);
-          if (tcOut != null) tcOut.set(hOut0 + ho + j, 0.0);
-          if (hNext != null) hNext.set(hNext0 + xo + j, hp);
+          co[o + j] = cp[o + j];
+          ho[o + j] = hp[o + j];
+          tc[o + j] = 0.0;
         }
         continue;
       }
       for (int j = 0; j < h; j++) {
-        double i = z.get(zo + j);
-        double o = z.get(zo + 2 * h + j);
-        double g = 2.0 * z.get(zo + g0 + j) - 1.0; // tanh(x) = 2σ(2x) − 1
-        z.set(zo + g0 + j, g);
-        double cell = z.get(zo + h + j) * cPrev.get(cPrev0 + ho + j) + i * g;
-        double tc = NativeValues.tanh(cell);
-        double hv = o * tc;
-        cOut.set(cOut0 + ho + j, cell);
-        hOut.set(hOut0 + ho + j, hv);
-        if (tcOut != null) tcOut.set(hOut0 + ho + j, tc);
-        if (hNext != null) hNext.set(hNext0 + xo + j, hv);
+        double g = 2.0 * zd[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1; stored as σ(2x)
+        double cell = zd[zo + h + j] * cp[o + j] + zd[zo + j] * g;
+        double t = NativeValues.tanh(cell);
+        co[o + j] = cell;
+        tc[o + j] = t;
+        ho[o + j] = zd[zo + 2 * h + j] * t;
       }
+    }
+    cOut.write(cOut0, co, 0, rows * h);
+    hOut.write(hOut0, ho, 0, rows * h);
+    if (tcOut != null) tcOut.write(hOut0, tc, 0, rows * h);
+    if (hNext != null)
+      for (int r = 0; r < rows; r++) hNext.write(hNext0 + r * xStride, ho, r * h, h);
+  }
+
+  /** Java work arrays of one forward or backward call, reused across its steps. */
+  private static final class Scratch {
+    private final double[][] arrays = new double[7][0];
+
+    private double[] get(int k, int n) {
+      if (arrays[k].length < n) arrays[k] = new double[n];
+      return arrays[k];
+    }
+
+    double[] gates(int n) {
+      return get(0, n);
+    }
+
+    double[] a(int n) {
+      return get(2, n);
+    }
+
+    double[] b(int n) {
+      return get(3, n);
+    }
+
+    double[] c(int n) {
+      return get(4, n);
+    }
+
+    double[] d(int n) {
+      return get(5, n);
+    }
+
+    double[] e(int n) {
+      return get(6, n);
     }
   }
 
@@ -338,7 +377,7 @@ public final class PropertyGatedLstm {
     if (dHidden != null && dHidden.length() != (long) t * g * h)
       throw new IllegalArgumentException(
           "dHidden must be [T, G, H] = [" + t + ", " + g + ", " + h + "]");
-    NativeValues dh0 = dHidden == null ? null : NativeValues.of(contiguous(dHidden, type));
+    NativeValues dHid = dHidden == null ? null : NativeValues.of(contiguous(dHidden, type));
     NativeValues gates = NativeValues.of(c.gates);
     NativeValues cells = NativeValues.of(c.cells);
     NativeValues tcs = NativeValues.of(c.tanhCells);
@@ -350,43 +389,47 @@ public final class PropertyGatedLstm {
     NativeValues dhPrev = NativeValues.of(dhPrevA);
     double[] dh = new double[g * h];
     double[] dc = new double[g * h];
+    double[] gd = new double[g * n4], dzd = new double[g * n4], db = new double[n4];
+    double[] tcd = new double[g * h], cpd = new double[g * h], dhd = new double[g * h];
+    double[] prev = new double[g * h];
     float[] mask = c.mask;
     for (int s = t - 1; s >= first; s--) {
       int dz0 = (s - first) * g * n4;
+      gates.read(s * g * n4, gd, 0, g * n4);
+      tcs.read(s * g * h, tcd, 0, g * h);
+      cells.read(s * g * h, cpd, 0, g * h); // c_{t-1}: cells[s]
+      if (dHid != null) dHid.read(s * g * h, dhd, 0, g * h);
       for (int u = 0; u < g; u++) {
-        int r = s * g + u, zo = r * n4, ho = r * h, dzo = dz0 + u * n4, so = u * h;
-        boolean real = mask == null || mask[r] != 0f;
+        int zo = u * n4, o = u * h;
+        boolean real = mask == null || mask[s * g + u] != 0f;
         if (!real) { // padding carried (h, c): gradients pass through untouched
-          for (int j = 0; j < h; j++) {
-            if (dh0 != null) dh[so + j] += dh0.get(ho + j);
-            dZ.set(dzo + j, 0);
-            dZ.set(dzo + h + j, 0);
-            dZ.set(dzo + 2 * h + j, 0);
-            dZ.set(dzo + 3 * h + j, 0);
-          }
+          for (int j = 0; j < h; j++) if (dHid != null) dh[o + j] += dhd[o + j];
+          java.util.Arrays.fill(dzd, zo, zo + n4, 0.0);
           continue;
         }
         for (int j = 0; j < h; j++) {
-          double dhT = dh[so + j] + (dh0 == null ? 0.0 : dh0.get(ho + j));
-          double i = gates.get(zo + j);
-          double f = gates.get(zo + h + j);
-          double o = gates.get(zo + 2 * h + j);
-          double gg = gates.get(zo + 3 * h + j);
-          double tc = tcs.get(ho + j);
-          double cp = cells.get(ho + j); // c_{t-1}: cells row s*G + u
-          double dcT = dc[so + j] + dhT * o * (1 - tc * tc);
-          dZ.set(dzo + j, dcT * gg * i * (1 - i));
-          dZ.set(dzo + h + j, dcT * cp * f * (1 - f));
-          dZ.set(dzo + 2 * h + j, dhT * tc * o * (1 - o));
-          dZ.set(dzo + 3 * h + j, dcT * i * (1 - gg * gg));
-          dc[so + j] = dcT * f;
+          double dhT = dh[o + j] + (dHid == null ? 0.0 : dhd[o + j]);
+          double i = gd[zo + j];
+          double f = gd[zo + h + j];
+          double og = gd[zo + 2 * h + j];
+          double gg = 2.0 * gd[zo + 3 * h + j] - 1.0; // the gates hold σ(2 z_g)
+          double tc = tcd[o + j];
+          double dcT = dc[o + j] + dhT * og * (1 - tc * tc);
+          dzd[zo + j] = dcT * gg * i * (1 - i);
+          dzd[zo + h + j] = dcT * cpd[o + j] * f * (1 - f);
+          dzd[zo + 2 * h + j] = dhT * tc * og * (1 - og);
+          dzd[zo + 3 * h + j] = dcT * i * (1 - gg * gg);
+          dc[o + j] = dcT * f;
         }
+        for (int j = 0; j < n4; j++) db[j] += dzd[zo + j];
       }
+      dZ.write(dz0, dzd, 0, g * n4);
       // dL/dh_{t-1} of real rows = dZ_t W_h^T; padding rows already hold their carried value.
       Nd4j.gemm(NativeValues.block(dZa, (long) dz0, g, n4), wh, dhPrevA, false, true, 1.0, 0.0);
+      dhPrev.read(0, prev, 0, g * h);
       for (int u = 0; u < g; u++) {
         if (mask != null && mask[s * g + u] == 0f) continue;
-        for (int j = 0; j < h; j++) dh[u * h + j] = dhPrev.get(u * h + j);
+        System.arraycopy(prev, u * h, dh, u * h, h);
       }
     }
     // Parameter gradients over all K steps at once: dW += X^T dZ, db += Σ dZ.
@@ -394,8 +437,6 @@ public final class PropertyGatedLstm {
     INDArray gw = grads.get(weightName());
     Nd4j.gemm(xk, dZa, gw, true, false, 1.0, 1.0);
     propertyToCellBlock(gw).assign(0); // structural zero: p does not feed g
-    double[] db = new double[n4];
-    for (int r = 0; r < k * g; r++) for (int j = 0; j < n4; j++) db[j] += dZ.get(r * n4 + j);
     NativeValues gb = NativeValues.of(grads.get(biasName()));
     for (int j = 0; j < n4; j++) gb.set(j, gb.get(j) + db[j]);
     INDArray dItem = Nd4j.createUninitialized(type, (long) k * g, e); // [K*G, E]
@@ -405,11 +446,8 @@ public final class PropertyGatedLstm {
     INDArray dH0 = Nd4j.zeros(type, g, h);
     INDArray dC0 = Nd4j.zeros(type, g, h);
     if (first == 0) {
-      NativeValues a = NativeValues.of(dH0), b = NativeValues.of(dC0);
-      for (int i = 0; i < g * h; i++) {
-        a.set(i, dh[i]);
-        b.set(i, dc[i]);
-      }
+      NativeValues.of(dH0).write(0, dh, 0, g * h);
+      NativeValues.of(dC0).write(0, dc, 0, g * h);
     }
     return new Grad(dItem, dProp, first, dH0, dC0);
   }
