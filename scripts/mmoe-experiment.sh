@@ -3,7 +3,7 @@
 # two-task regression at task correlations 1.0, 0.9, 0.5; prints the table of mean final test loss
 # and writes docs/mmoe-experiment.md (+ docs/mmoe-experiment.png when gnuplot is installed).
 #
-#   scripts/mmoe-experiment.sh                         # defaults: 5 seeds, 3000 Adam steps (~10 min, one core)
+#   scripts/mmoe-experiment.sh                         # defaults: 4 seeds, 2000 Adam steps (~10-12 min, one core)
 #   scripts/mmoe-experiment.sh --seeds=2 --steps=500 --out=/tmp/mmoe.md   # quick look
 #
 # Options: --seeds --steps --batch --lr --train --test --correlations=1.0,0.9,0.5 --scale --sines --out
