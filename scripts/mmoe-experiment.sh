@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 # before the JVM starts: one OpenMP thread (STACK.md)
 mvn -B -q -pl model,bench -DskipTests package dependency:build-classpath \
   -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
-exec java -Xmx2g -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dorg.bytedeco.javacpp.maxBytes=0 \
+# nopointergc=true (STACK.md's fast setting) means no off-heap array is ever freed: the training
+# loop therefore runs each step inside a reused ND4J workspace (before it did, a full run grew to
+# 20 GB resident and was OOM-killed).
+exec java -Xmx1g -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dorg.bytedeco.javacpp.maxBytes=0 \
   -Dorg.bytedeco.javacpp.nopointergc=true \
   -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
   io.perceive.bench.mmoe.MmoeExperiment "$@"

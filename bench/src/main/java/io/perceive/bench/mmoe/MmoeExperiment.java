@@ -18,6 +18,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -30,6 +35,13 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class MmoeExperiment {
 
   static final List<String> TASKS = List.of("task1", "task2");
+
+  private static final WorkspaceConfiguration STEP_WORKSPACE =
+      WorkspaceConfiguration.builder()
+          .policyAllocation(AllocationPolicy.OVERALLOCATE)
+          .policyLearning(LearningPolicy.FIRST_LOOP)
+          .policySpill(SpillPolicy.REALLOCATE)
+          .build();
 
   /**
    * Every knob of a run, with defaults sized to finish within ~10 minutes on one core.
@@ -207,19 +219,25 @@ public final class MmoeExperiment {
         yb[1][i] = train.y2()[r];
       }
       cursor += bs;
-      INDArray x = Nd4j.create(xb, new long[] {bs, d}, 'c'); // [B, d]
-      SharingBlock.Cache cache = new SharingBlock.Cache();
-      SharingBlock.Output out = block.forward(p, x, cache);
-      INDArray[] dOut = new INDArray[2];
-      for (int t = 0; t < 2; t++) {
-        double[] pred = out.taskOutputs()[t].castTo(DataType.DOUBLE).data().asDouble(); // [B]
-        double[] dy = new double[bs];
-        MeanSquaredError.apply(pred, yb[t], 1.0, dy);
-        dOut[t] = Nd4j.create(dy, new long[] {bs, 1}, 'c').castTo(DataType.FLOAT); // [B, 1]
+      // Every array of a step lives in a reused workspace: no per-step native allocation to free
+      // (with JavaCPP's pointer GC off, freed arrays are never reclaimed; with it on, its memory
+      // accounting costs more than the step's math).
+      try (MemoryWorkspace ws =
+          Nd4j.getWorkspaceManager().getAndActivateWorkspace(STEP_WORKSPACE, "mmoe-step")) {
+        INDArray x = Nd4j.create(xb, new long[] {bs, d}, 'c'); // [B, d]
+        SharingBlock.Cache cache = new SharingBlock.Cache();
+        SharingBlock.Output out = block.forward(p, x, cache);
+        INDArray[] dOut = new INDArray[2];
+        for (int t = 0; t < 2; t++) {
+          double[] pred = out.taskOutputs()[t].castTo(DataType.DOUBLE).data().asDouble(); // [B]
+          double[] dy = new double[bs];
+          MeanSquaredError.apply(pred, yb[t], 1.0, dy);
+          dOut[t] = Nd4j.create(dy, new long[] {bs, 1}, 'c').castTo(DataType.FLOAT); // [B, 1]
+        }
+        g.zero();
+        block.backward(p, g, dOut, cache);
+        opt.step(p, g);
       }
-      g.zero();
-      block.backward(p, g, dOut, cache);
-      opt.step(p, g);
     }
     INDArray xt = Nd4j.create(test.x(), new long[] {test.n(), d}, 'c');
     SharingBlock.Output out = block.forward(p, xt, null);
