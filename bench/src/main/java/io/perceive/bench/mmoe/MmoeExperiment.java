@@ -271,9 +271,14 @@ public final class MmoeExperiment {
 
   /** Every (correlation, seed, model) run; the three models of one seed share data and tasks. */
   public List<Run> runAll() {
+    return runAll(0);
+  }
+
+  /** As {@link #runAll()} for seeds {@code seedFrom .. seedFrom + seeds - 1}. */
+  public List<Run> runAll(int seedFrom) {
     List<Run> runs = new ArrayList<>();
     for (double corr : s.correlations()) {
-      for (int seed = 0; seed < s.seeds(); seed++) {
+      for (int seed = seedFrom; seed < seedFrom + s.seeds(); seed++) {
         // Paired design: for one seed, u1, u2, α, β, x and the initialisation are the same at every
         // correlation, so only p differs between the columns of the table.
         Random rnd = new Random(1_000_003L * seed + 17);
@@ -382,7 +387,7 @@ public final class MmoeExperiment {
         .append(Instant.now())
         .append(String.format(Locale.ROOT, " in %.0f s (one thread).\n\n", seconds));
     md.append("Mean final **test MSE** (average of the two tasks) ± standard deviation over ")
-        .append(s.seeds())
+        .append(runs.stream().mapToInt(Run::seed).distinct().count())
         .append(
             " seeds; lower is better. Each seed draws new task vectors, sines, data and initialisation; the three models of one seed share the data.\n\n");
     md.append(table(runs)).append('\n');
@@ -478,16 +483,76 @@ public final class MmoeExperiment {
     }
   }
 
+  /** One run as a tab-separated line (for runs split over several JVMs). */
+  static String toLine(Run r) {
+    return String.format(
+        Locale.ROOT,
+        "%s\t%s\t%d\t%s\t%s\t%d",
+        r.mode(),
+        r.correlation(),
+        r.seed(),
+        r.testLoss(),
+        r.labelCorrelation(),
+        r.params());
+  }
+
+  static Run fromLine(String line) {
+    String[] f = line.split("\t");
+    if (f.length != 6) throw new IllegalArgumentException("bad result line: " + line);
+    return new Run(
+        SharingMode.valueOf(f[0]),
+        Double.parseDouble(f[1]),
+        Integer.parseInt(f[2]),
+        Double.parseDouble(f[3]),
+        Double.parseDouble(f[4]),
+        Long.parseLong(f[5]));
+  }
+
+  /**
+   * Runs the experiment. Besides the {@link Settings} options: {@code --seed-from=N} (first seed),
+   * {@code --results=FILE} (append each run as a line), {@code --report-from=FILE} (no training:
+   * table and report from the lines of earlier invocations; {@code --seconds=S} their duration).
+   */
   public static void main(String[] args) throws Exception {
-    Settings s = Settings.parse(args);
+    int seedFrom = 0;
+    String results = null;
+    String reportFrom = null;
+    double seconds = Double.NaN;
+    List<String> rest = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--seed-from=")) seedFrom = Integer.parseInt(a.substring(12));
+      else if (a.startsWith("--results=")) results = a.substring(10);
+      else if (a.startsWith("--report-from=")) reportFrom = a.substring(14);
+      else if (a.startsWith("--seconds=")) seconds = Double.parseDouble(a.substring(10));
+      else rest.add(a);
+    }
+    Settings s = Settings.parse(rest.toArray(new String[0]));
     MmoeExperiment e = new MmoeExperiment(s);
-    long t0 = System.nanoTime();
-    List<Run> runs = e.runAll();
-    double seconds = (System.nanoTime() - t0) / 1e9;
+    List<Run> runs;
+    if (reportFrom != null) {
+      runs =
+          Files.readAllLines(Paths.get(reportFrom)).stream()
+              .filter(l -> !l.isBlank())
+              .map(MmoeExperiment::fromLine)
+              .toList();
+    } else {
+      long t0 = System.nanoTime();
+      runs = e.runAll(seedFrom);
+      seconds = (System.nanoTime() - t0) / 1e9;
+      if (results != null) {
+        StringBuilder b = new StringBuilder();
+        for (Run r : runs) b.append(toLine(r)).append('\n');
+        Files.writeString(
+            Paths.get(results),
+            b.toString(),
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.APPEND);
+      }
+    }
     System.out.println();
-    System.out.println("mean final test MSE over " + s.seeds() + " seeds (lower is better):");
+    System.out.println("mean final test MSE (lower is better):");
     System.out.print(e.table(runs));
     for (String line : e.verdict(runs)) System.out.println("  " + line);
-    if (!s.out().isEmpty()) e.writeReport(runs, String.join(" ", args), seconds);
+    if (!s.out().isEmpty()) e.writeReport(runs, String.join(" ", rest), seconds);
   }
 }
