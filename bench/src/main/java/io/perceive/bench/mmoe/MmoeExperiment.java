@@ -18,6 +18,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -30,6 +35,13 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class MmoeExperiment {
 
   static final List<String> TASKS = List.of("task1", "task2");
+
+  private static final WorkspaceConfiguration STEP_WORKSPACE =
+      WorkspaceConfiguration.builder()
+          .policyAllocation(AllocationPolicy.OVERALLOCATE)
+          .policyLearning(LearningPolicy.FIRST_LOOP)
+          .policySpill(SpillPolicy.REALLOCATE)
+          .build();
 
   /**
    * Every knob of a run, with defaults sized to finish within ~10 minutes on one core.
@@ -207,19 +219,25 @@ public final class MmoeExperiment {
         yb[1][i] = train.y2()[r];
       }
       cursor += bs;
-      INDArray x = Nd4j.create(xb, new long[] {bs, d}, 'c'); // [B, d]
-      SharingBlock.Cache cache = new SharingBlock.Cache();
-      SharingBlock.Output out = block.forward(p, x, cache);
-      INDArray[] dOut = new INDArray[2];
-      for (int t = 0; t < 2; t++) {
-        double[] pred = out.taskOutputs()[t].castTo(DataType.DOUBLE).data().asDouble(); // [B]
-        double[] dy = new double[bs];
-        MeanSquaredError.apply(pred, yb[t], 1.0, dy);
-        dOut[t] = Nd4j.create(dy, new long[] {bs, 1}, 'c').castTo(DataType.FLOAT); // [B, 1]
+      // Every array of a step lives in a reused workspace: no per-step native allocation to free
+      // (with JavaCPP's pointer GC off, freed arrays are never reclaimed; with it on, its memory
+      // accounting costs more than the step's math).
+      try (MemoryWorkspace ws =
+          Nd4j.getWorkspaceManager().getAndActivateWorkspace(STEP_WORKSPACE, "mmoe-step")) {
+        INDArray x = Nd4j.create(xb, new long[] {bs, d}, 'c'); // [B, d]
+        SharingBlock.Cache cache = new SharingBlock.Cache();
+        SharingBlock.Output out = block.forward(p, x, cache);
+        INDArray[] dOut = new INDArray[2];
+        for (int t = 0; t < 2; t++) {
+          double[] pred = out.taskOutputs()[t].castTo(DataType.DOUBLE).data().asDouble(); // [B]
+          double[] dy = new double[bs];
+          MeanSquaredError.apply(pred, yb[t], 1.0, dy);
+          dOut[t] = Nd4j.create(dy, new long[] {bs, 1}, 'c').castTo(DataType.FLOAT); // [B, 1]
+        }
+        g.zero();
+        block.backward(p, g, dOut, cache);
+        opt.step(p, g);
       }
-      g.zero();
-      block.backward(p, g, dOut, cache);
-      opt.step(p, g);
     }
     INDArray xt = Nd4j.create(test.x(), new long[] {test.n(), d}, 'c');
     SharingBlock.Output out = block.forward(p, xt, null);
@@ -253,9 +271,14 @@ public final class MmoeExperiment {
 
   /** Every (correlation, seed, model) run; the three models of one seed share data and tasks. */
   public List<Run> runAll() {
+    return runAll(0);
+  }
+
+  /** As {@link #runAll()} for seeds {@code seedFrom .. seedFrom + seeds - 1}. */
+  public List<Run> runAll(int seedFrom) {
     List<Run> runs = new ArrayList<>();
     for (double corr : s.correlations()) {
-      for (int seed = 0; seed < s.seeds(); seed++) {
+      for (int seed = seedFrom; seed < seedFrom + s.seeds(); seed++) {
         // Paired design: for one seed, u1, u2, α, β, x and the initialisation are the same at every
         // correlation, so only p differs between the columns of the table.
         Random rnd = new Random(1_000_003L * seed + 17);
@@ -364,7 +387,7 @@ public final class MmoeExperiment {
         .append(Instant.now())
         .append(String.format(Locale.ROOT, " in %.0f s (one thread).\n\n", seconds));
     md.append("Mean final **test MSE** (average of the two tasks) ± standard deviation over ")
-        .append(s.seeds())
+        .append(runs.stream().mapToInt(Run::seed).distinct().count())
         .append(
             " seeds; lower is better. Each seed draws new task vectors, sines, data and initialisation; the three models of one seed share the data.\n\n");
     md.append(table(runs)).append('\n');
@@ -460,16 +483,76 @@ public final class MmoeExperiment {
     }
   }
 
+  /** One run as a tab-separated line (for runs split over several JVMs). */
+  static String toLine(Run r) {
+    return String.format(
+        Locale.ROOT,
+        "%s\t%s\t%d\t%s\t%s\t%d",
+        r.mode(),
+        r.correlation(),
+        r.seed(),
+        r.testLoss(),
+        r.labelCorrelation(),
+        r.params());
+  }
+
+  static Run fromLine(String line) {
+    String[] f = line.split("\t");
+    if (f.length != 6) throw new IllegalArgumentException("bad result line: " + line);
+    return new Run(
+        SharingMode.valueOf(f[0]),
+        Double.parseDouble(f[1]),
+        Integer.parseInt(f[2]),
+        Double.parseDouble(f[3]),
+        Double.parseDouble(f[4]),
+        Long.parseLong(f[5]));
+  }
+
+  /**
+   * Runs the experiment. Besides the {@link Settings} options: {@code --seed-from=N} (first seed),
+   * {@code --results=FILE} (append each run as a line), {@code --report-from=FILE} (no training:
+   * table and report from the lines of earlier invocations; {@code --seconds=S} their duration).
+   */
   public static void main(String[] args) throws Exception {
-    Settings s = Settings.parse(args);
+    int seedFrom = 0;
+    String results = null;
+    String reportFrom = null;
+    double seconds = Double.NaN;
+    List<String> rest = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--seed-from=")) seedFrom = Integer.parseInt(a.substring(12));
+      else if (a.startsWith("--results=")) results = a.substring(10);
+      else if (a.startsWith("--report-from=")) reportFrom = a.substring(14);
+      else if (a.startsWith("--seconds=")) seconds = Double.parseDouble(a.substring(10));
+      else rest.add(a);
+    }
+    Settings s = Settings.parse(rest.toArray(new String[0]));
     MmoeExperiment e = new MmoeExperiment(s);
-    long t0 = System.nanoTime();
-    List<Run> runs = e.runAll();
-    double seconds = (System.nanoTime() - t0) / 1e9;
+    List<Run> runs;
+    if (reportFrom != null) {
+      runs =
+          Files.readAllLines(Paths.get(reportFrom)).stream()
+              .filter(l -> !l.isBlank())
+              .map(MmoeExperiment::fromLine)
+              .toList();
+    } else {
+      long t0 = System.nanoTime();
+      runs = e.runAll(seedFrom);
+      seconds = (System.nanoTime() - t0) / 1e9;
+      if (results != null) {
+        StringBuilder b = new StringBuilder();
+        for (Run r : runs) b.append(toLine(r)).append('\n');
+        Files.writeString(
+            Paths.get(results),
+            b.toString(),
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.APPEND);
+      }
+    }
     System.out.println();
-    System.out.println("mean final test MSE over " + s.seeds() + " seeds (lower is better):");
+    System.out.println("mean final test MSE (lower is better):");
     System.out.print(e.table(runs));
     for (String line : e.verdict(runs)) System.out.println("  " + line);
-    if (!s.out().isEmpty()) e.writeReport(runs, String.join(" ", args), seconds);
+    if (!s.out().isEmpty()) e.writeReport(runs, String.join(" ", rest), seconds);
   }
 }
