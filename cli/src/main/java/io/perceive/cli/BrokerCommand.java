@@ -1,7 +1,7 @@
 package io.perceive.cli;
 
 import io.perceive.sandbox.EmbeddedKafka;
-import io.perceive.sandbox.Topics;
+import io.perceive.schemas.Topics;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Set;

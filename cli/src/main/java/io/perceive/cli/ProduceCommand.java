@@ -2,13 +2,13 @@ package io.perceive.cli;
 
 import io.perceive.sandbox.EventProducer;
 import io.perceive.sandbox.JsonLinesSource;
-import io.perceive.sandbox.Topics;
 import io.perceive.sandbox.movielens.MovieLensReplay;
 import io.perceive.sandbox.world.TruthFile;
 import io.perceive.sandbox.world.World;
 import io.perceive.sandbox.world.WorldConfig;
 import io.perceive.schemas.EventCodec;
 import io.perceive.schemas.EventValidator;
+import io.perceive.schemas.Topics;
 import io.perceive.schemas.TruthRecord;
 import io.perceive.schemas.UserEvent;
 import java.io.PrintStream;

@@ -1,5 +1,6 @@
 package io.perceive.sandbox;
 
+import io.perceive.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;

@@ -8,6 +8,7 @@ import io.perceive.sandbox.world.WorldConfig;
 import io.perceive.schemas.DecodeResult;
 import io.perceive.schemas.EventCodec;
 import io.perceive.schemas.EventType;
+import io.perceive.schemas.Topics;
 import io.perceive.schemas.UserEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
