@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedKafka implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
   private static final String CLUSTER_ID = "perceive-sandbox-0001"; // fixed: restart keeps the dir
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  // Generous: with three other builds on the 2 cores (load 14) one start-up took 148 s.
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
   private static EmbeddedKafka shared;
 
   private final Path dataDir;
