@@ -18,12 +18,29 @@ public final class Args {
   private final List<String> positionals = new ArrayList<>();
   private final Map<String, String> options = new LinkedHashMap<>();
   private final Set<String> flags = new LinkedHashSet<>();
+  private final List<String> raw = new ArrayList<>();
 
   private Args() {}
+
+  /**
+   * Arguments kept as given, for a command that parses its own ({@link
+   * Command#parsesOwnArguments}).
+   */
+  public static Args unparsed(String[] argv) {
+    Args args = new Args();
+    args.raw.addAll(List.of(argv));
+    return args;
+  }
+
+  /** The arguments after the command name, exactly as given. */
+  public List<String> raw() {
+    return Collections.unmodifiableList(raw);
+  }
 
   /** Parses {@code argv}; names in {@code flagNames} take no value. */
   public static Args parse(String[] argv, Set<String> flagNames) throws UsageException {
     Args args = new Args();
+    args.raw.addAll(List.of(argv));
     for (int i = 0; i < argv.length; i++) {
       String word = argv[i];
       if (word.startsWith("--") && word.length() > 2) {

@@ -19,4 +19,12 @@ public interface Command {
    * 1) with its message.
    */
   int run(Args args, PrintStream out, PrintStream err) throws Exception;
+
+  /**
+   * True when the command parses its own arguments: {@link Args#raw()} then holds them untouched
+   * and no option parsing happens (e.g. a command delegating to another parser).
+   */
+  default boolean parsesOwnArguments() {
+    return false;
+  }
 }

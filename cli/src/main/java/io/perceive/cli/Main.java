@@ -9,7 +9,9 @@ import java.util.Set;
 /**
  * Entry point of {@code ./perceive}: dispatches to the subcommand named by the first argument.
  *
- * <p>To add a subcommand, implement {@link Command} and add one line to {@link #COMMANDS}.
+ * <p>To add a subcommand, implement {@link Command} and add one line to {@link #COMMANDS}. A
+ * command with its own parser returns true from {@link Command#parsesOwnArguments()} and reads
+ * {@link Args#raw()}, e.g. {@code return Demo.main(args.raw());}.
  */
 public final class Main {
   /** Subcommand name → implementation, in the order {@code --help} lists them. */
@@ -54,7 +56,8 @@ public final class Main {
     }
     String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
     try {
-      if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+      if (!command.parsesOwnArguments()
+          && (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h"))) {
         out.println(command.usage());
         return 0;
       }
@@ -74,6 +77,9 @@ public final class Main {
   }
 
   private static Args argsFor(Command command, String[] rest) throws UsageException {
+    if (command.parsesOwnArguments()) {
+      return Args.unparsed(rest);
+    }
     Set<String> flags = command instanceof FlagDeclaring declaring ? declaring.flags() : Set.of();
     return Args.parse(rest, flags);
   }

@@ -112,6 +112,41 @@ class MainTest {
     assertThat(err()).contains("cannot reach Kafka at 127.0.0.1:" + port);
   }
 
+  /** Stands in for a command with its own parser (such as the demo). */
+  public static final class EchoCommand implements Command {
+    @Override
+    public String summary() {
+      return "echo raw arguments";
+    }
+
+    @Override
+    public String usage() {
+      return "usage: echo ANYTHING";
+    }
+
+    @Override
+    public boolean parsesOwnArguments() {
+      return true;
+    }
+
+    @Override
+    public int run(Args args, PrintStream out, PrintStream err) {
+      out.print(String.join("|", args.raw()));
+      return args.raw().size();
+    }
+  }
+
+  @Test
+  void aCommandWithItsOwnParserGetsTheRawArguments() {
+    Main.COMMANDS.put("echo-test", EchoCommand.class);
+    try {
+      assertThat(run("echo-test", "--no-ui", "--help", "x")).isEqualTo(3);
+      assertThat(out()).isEqualTo("--no-ui|--help|x");
+    } finally {
+      Main.COMMANDS.remove("echo-test");
+    }
+  }
+
   @Test
   void progressBarShowsCountsAndRate() {
     ProgressBar bar = new ProgressBar(new PrintStream(new ByteArrayOutputStream()), 200);
