@@ -1,5 +1,6 @@
 package io.perceive.sandbox;
 
+import io.perceive.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -40,7 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedKafka implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
   private static final String CLUSTER_ID = "perceive-sandbox-0001"; // fixed: restart keeps the dir
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  // Generous: with three other builds on the 2 cores (load 14) one start-up took 148 s.
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
   private static EmbeddedKafka shared;
 
   private final Path dataDir;
@@ -238,7 +240,8 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   private void awaitReady() {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    try (Admin admin = admin()) {
+    Admin admin = admin();
+    try {
       while (true) {
         try {
           admin.describeCluster().nodes().get(5, TimeUnit.SECONDS);
@@ -254,6 +257,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for the Kafka broker", e);
+    } finally {
+      admin.close(Duration.ofSeconds(2)); // without a timeout, close waits for every pending call
     }
   }
 
@@ -271,21 +276,53 @@ public final class EmbeddedKafka implements AutoCloseable {
               new NewTopic(spec.name(), spec.partitions(), (short) 1).configs(spec.configs()));
         }
       }
-      if (missing.isEmpty()) {
-        return;
-      }
-      try {
-        admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
-      } catch (ExecutionException e) {
-        if (!(e.getCause() instanceof TopicExistsException)) {
-          throw e;
+      if (!missing.isEmpty()) {
+        try {
+          admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw e;
+          }
         }
       }
+      awaitLeaders(admin, specs);
     } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException("cannot create topics on " + bootstrapServers(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topics", e);
+    }
+  }
+
+  /**
+   * Creation returns before the broker serves the topic; wait until every partition has a leader.
+   */
+  private void awaitLeaders(Admin admin, List<Topics.Spec> specs)
+      throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+    List<String> names = specs.stream().map(Topics.Spec::name).toList();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        boolean ready =
+            admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+                .allMatch(
+                    d ->
+                        d.partitions().stream()
+                            .allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+        if (ready && admin.listTopics().names().get(10, TimeUnit.SECONDS).containsAll(names)) {
+          return;
+        }
+      } catch (ExecutionException e) {
+        if (!(e.getCause()
+            instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+          throw e;
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new java.util.concurrent.TimeoutException(
+            "topics " + names + " have no leader after 30 s");
+      }
+      Thread.sleep(50);
     }
   }
 

@@ -117,7 +117,9 @@ public final class EventProducer implements AutoCloseable {
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) connectTimeout.toMillis());
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) connectTimeout.toMillis());
-    try (Admin admin = Admin.create(props)) {
+    Admin admin = null;
+    try {
+      admin = Admin.create(props);
       Set<String> topics =
           admin.listTopics().names().get(connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
       if (!topics.contains(topic)) {
@@ -145,6 +147,11 @@ public final class EventProducer implements AutoCloseable {
     } catch (org.apache.kafka.common.KafkaException e) {
       throw new UnreachableException(
           "cannot connect to Kafka at " + bootstrapServers + ": " + e.getMessage(), e);
+    } finally {
+      if (admin != null) {
+        // Admin.close() without a timeout waits for every pending call: minutes when unreachable.
+        admin.close(Duration.ofSeconds(1));
+      }
     }
   }
 

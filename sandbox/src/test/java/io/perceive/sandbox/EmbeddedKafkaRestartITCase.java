@@ -2,6 +2,7 @@ package io.perceive.sandbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.perceive.schemas.Topics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -36,7 +36,7 @@ public final class WorldConfig {
           new Key(
               "categories",
               "50",
-              "1 - items",
+              "1 - items (default: min(50, items))",
               "number of item categories (each has an interest direction and a price level)"),
           new Key(
               "shops", "500", "1 - 10,000,000", "number of shops (Zipf-distributed over items)"),
@@ -190,6 +190,11 @@ public final class WorldConfig {
       }
       values.put(name, entry.getValue().trim());
     }
+    if (!overrides.containsKey("categories") && isInteger(values.get("items"))) {
+      // The default category count must not exceed a small catalogue.
+      long items = Long.parseLong(values.get("items").replace("_", "").replace(",", ""));
+      values.put("categories", Long.toString(Math.max(1, Math.min(50, items))));
+    }
     return new WorldConfig(values);
   }
 
@@ -259,6 +264,15 @@ public final class WorldConfig {
   @Override
   public String toString() {
     return "WorldConfig" + values();
+  }
+
+  private static boolean isInteger(String text) {
+    try {
+      Long.parseLong(text.replace("_", "").replace(",", ""));
+      return true;
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   private static String normalize(String name) {

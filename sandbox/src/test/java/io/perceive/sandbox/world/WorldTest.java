@@ -17,6 +17,10 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * Determinism, realism, truth/label consistency, learnable signals and speed of the synthetic
+ * world.
+ */
 class WorldTest {
   private static final WorldConfig SMALL =
       WorldConfig.of(

@@ -1,9 +1,14 @@
-package io.perceive.sandbox;
+package io.perceive.schemas;
 
 import java.util.List;
 import java.util.Map;
 
-/** The project's Kafka topics, their partition counts and configs: the one place they are named. */
+/**
+ * The project's Kafka topics, their partition counts and configs: the one place they are named.
+ *
+ * <p>Kept in {@code schemas} (no Kafka dependency) so the job and serving can name topics without
+ * depending on the sandbox, which carries the embedded broker.
+ */
 public final class Topics {
   /** User events (Avro single-object or JSON; key = user id). At least 4 partitions. */
   public static final String EVENTS = "events";
