@@ -18,6 +18,8 @@ public final class Main {
   static final Map<String, Class<? extends Command>> COMMANDS = new LinkedHashMap<>();
 
   static {
+    COMMANDS.put("demo", DemoCommand.class);
+    COMMANDS.put("run", RunCommand.class);
     COMMANDS.put("broker", BrokerCommand.class);
     COMMANDS.put("world", WorldCommand.class);
     COMMANDS.put("produce", ProduceCommand.class);

@@ -60,8 +60,10 @@ public final class JobOptions {
   public static final ConfigOption<Duration> OUT_OF_ORDERNESS =
       ConfigOptions.key("perceive.watermark.out-of-orderness")
           .durationType()
-          .defaultValue(Duration.ofSeconds(5))
-          .withDescription("Bounded out-of-orderness of event times (watermark lag).");
+          .defaultValue(Duration.ofMinutes(2))
+          .withDescription(
+              "Bounded out-of-orderness of event times (watermark lag). Events later than this are"
+                  + " still applied, counted as late_events.");
 
   public static final ConfigOption<Duration> IDLENESS =
       ConfigOptions.key("perceive.watermark.idleness")

@@ -111,7 +111,7 @@ public final class PerceiveRun {
     return v;
   }
 
-  static String usage() {
+  public static String usage() {
     StringBuilder sb =
         new StringBuilder(
             "usage: perceive run [--config FILE] [--KEY VALUE ...] [-D KEY=VALUE ...]\n\nsettings:\n");

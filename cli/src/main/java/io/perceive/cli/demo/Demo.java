@@ -48,6 +48,10 @@ public final class Demo {
     this.log = log;
   }
 
+  public static String usage() {
+    return DemoOptions.USAGE;
+  }
+
   /** Entry point of the {@code demo} subcommand; returns the process exit code. */
   public static int main(List<String> args) {
     DemoOptions o;
@@ -218,6 +222,11 @@ public final class Demo {
     c.set(JobOptions.PREDICTIONS_DIR, out.resolve("predictions").toUri().toString());
     c.set(JobOptions.SNAPSHOT_DIR, out.resolve("snapshots").toString());
     c.set(JobOptions.SNAPSHOTS_KEPT, 3);
+    // The world delivers events up to max_delivery_delay_seconds (120 s) late and orders up to
+    // ~25 h after their click: the watermark and the attribution window cover both.
+    c.set(JobOptions.OUT_OF_ORDERNESS, java.time.Duration.ofMinutes(2));
+    c.set(JobOptions.ATTRIBUTION_WINDOW, java.time.Duration.ofHours(26));
+    c.set(JobOptions.IDLE_TIMEOUT, java.time.Duration.ofHours(52));
     if (o.source == DemoOptions.Source.MOVIELENS)
       c.set(JobOptions.MIN_EVENT_TIME, "1995-01-01T00:00:00Z");
     c.setString(
@@ -229,6 +238,7 @@ public final class Demo {
       c.setString(JobOptions.MODEL_PREFIX + "missing_value_layer.enabled", "false");
     // Flink: local cluster, RocksDB with incremental checkpoints, web UI
     c.setString("state.backend.type", "rocksdb");
+    c.setString("state.backend.rocksdb.timer-service.factory", "HEAP");
     c.setString("execution.checkpointing.incremental", "true");
     c.setString("execution.checkpointing.interval", "10 s");
     c.setString("execution.checkpointing.dir", out.resolve("checkpoints").toUri().toString());
