@@ -75,11 +75,13 @@ public final class JobOptions {
   public static final ConfigOption<Duration> MAX_DRIFT =
       ConfigOptions.key("perceive.watermark.max-drift")
           .durationType()
-          .defaultValue(Duration.ofMinutes(5))
+          .noDefaultValue()
           .withDescription(
-              "Watermark alignment: a Kafka partition whose event time runs further than this ahead"
-                  + " of the slowest one is paused, so a replay does not buffer days of events"
-                  + " in keyed state while waiting for the watermark.");
+              "Watermark alignment (unset = off): a Kafka partition whose event time runs further"
+                  + " than this ahead of the slowest one is paused, so a replay does not buffer"
+                  + " days of events in keyed state while waiting for the watermark. Off by"
+                  + " default: with bounded reads, connector 5.0.0-2.2 can fail pausing a finished"
+                  + " partition (FLINK-39728).");
 
   public static final ConfigOption<String> MIN_EVENT_TIME =
       ConfigOptions.key("perceive.events.min-time")

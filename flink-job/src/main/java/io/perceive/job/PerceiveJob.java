@@ -115,9 +115,11 @@ public final class PerceiveJob {
         WatermarkStrategy.<Incoming>forBoundedOutOfOrderness(conf.get(JobOptions.OUT_OF_ORDERNESS))
             // rejections carry no event time and must not move the watermark
             .withTimestampAssigner((r, ts) -> r.isValid() ? r.event().timeMs() : Long.MIN_VALUE)
-            .withIdleness(conf.get(JobOptions.IDLENESS))
-            .withWatermarkAlignment(
-                "perceive-events", conf.get(JobOptions.MAX_DRIFT), Duration.ofSeconds(1));
+            .withIdleness(conf.get(JobOptions.IDLENESS));
+    if (conf.getOptional(JobOptions.MAX_DRIFT).isPresent())
+      watermarks =
+          watermarks.withWatermarkAlignment(
+              "perceive-events", conf.get(JobOptions.MAX_DRIFT), Duration.ofSeconds(1));
 
     SingleOutputStreamOperator<Event> events =
         env.fromSource(source, watermarks, "events")
