@@ -74,6 +74,17 @@ public final class UserState {
     timerAt = t;
   }
 
+  /**
+   * The state of a user who went idle: everything is forgotten except events that already arrived
+   * but wait for the watermark, and the event ids still inside the de-duplication horizon.
+   */
+  public UserState restartedAfterIdle() {
+    UserState fresh = new UserState(h0.length);
+    fresh.buffered.addAll(buffered);
+    fresh.seenEventIds.putAll(seenEventIds);
+    return fresh;
+  }
+
   /** Earliest event time among the buffered events (MAX when none). */
   public long earliestBuffered() {
     long m = Long.MAX_VALUE;

@@ -209,7 +209,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     } else {
       s.buffered().add(e);
     }
-    scheduleTimer(s);
+    scheduleTimer(s, Long.MIN_VALUE);
     save(s);
     trainIfFull();
   }
@@ -234,13 +234,19 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       joiner.onEvent(s, e, sink);
     }
     boolean idle = joiner.onTime(s, t, sink);
-    if (idle && s.buffered().isEmpty()) {
-      cache.remove(currentUser());
-      userState.clear();
-    } else {
-      scheduleTimer(s);
-      save(s);
+    if (idle) {
+      // Cleared; events that arrived after the idle gap (still waiting) start a fresh state.
+      UserState fresh = s.restartedAfterIdle();
+      if (fresh.buffered().isEmpty()) {
+        cache.remove(currentUser());
+        userState.clear();
+        trainIfFull();
+        return;
+      }
+      s = fresh;
     }
+    scheduleTimer(s, t + 1);
+    save(s);
     trainIfFull();
   }
 
@@ -254,8 +260,11 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
    * apply, a label deadline, idle expiry) instead of one per event: a timer is registered only when
    * that moment moves earlier than the one already registered.
    */
-  private void scheduleTimer(UserState s) {
+  private void scheduleTimer(UserState s, long floor) {
     long want = Math.min(joiner.nextDeadline(s), s.earliestBuffered());
+    if (want == Long.MAX_VALUE) return;
+    // Inside a timer callback never at or before the firing timer: it would fire again at once.
+    want = Math.max(want, floor);
     if (want < s.timerAt()) {
       timers.registerEventTimeTimer(VoidNamespace.INSTANCE, want);
       s.setTimerAt(want);

@@ -185,6 +185,22 @@ class UserLearnerOperatorTest {
   }
 
   @Test
+  void aUserWhoGoesIdleWhileANewerEventWaitsStartsFreshWithThatEvent() throws Exception {
+    harness = newHarness(null);
+    send(ev(EventKind.CART, 1, -1, 7, 0));
+    harness.processWatermark(100 * MIN);
+    send(ev(EventKind.IMPRESSION, 1, 5, 8, 300 * MIN)); // waits: the watermark is at 100 min
+    send(ev(EventKind.CLICK, 1, 5, 8, 300 * MIN));
+    harness.processWatermark(250 * MIN); // idle expiry (200 min) fires with events waiting
+    assertThat(out()).isEmpty();
+    harness.processWatermark(301 * MIN);
+    assertThat(out()).hasSize(1);
+    assertThat(out().get(0).click()).isEqualTo(1);
+    assertThat(out().get(0).pClick())
+        .isEqualTo(0f); // the old cart was forgotten with the idle user
+  }
+
+  @Test
   void idleUserIsClearedByTheEventTimeTimer() throws Exception {
     harness = newHarness(null);
     send(ev(EventKind.CART, 1, -1, 7, 0));
