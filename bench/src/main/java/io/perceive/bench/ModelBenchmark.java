@@ -233,7 +233,7 @@ public final class ModelBenchmark {
   }
 
   /** G users with full windows of T behaviours and S labelled samples spread over them. */
-  static TrainingBatch batch(ModelConfig cfg, int groups, int samples, long seed) {
+  public static TrainingBatch batch(ModelConfig cfg, int groups, int samples, long seed) {
     Random r = new Random(seed);
     int t = cfg.get(ModelConfig.ATTENTION_WINDOW);
     int n = groups * t;

@@ -195,13 +195,19 @@ public final class SequenceBenchmark {
    * The model's variant: bias add, ×2 on the cell-input columns and one sigmoid in ND4J (three
    * calls over the whole block), then one Java pass over a bulk copy (g = 2σ(2x) − 1, c, h).
    */
+  private static float[][] work = new float[0][];
+
   static void hybridStep(
       INDArray za, INDArray ba, INDArray ca, INDArray cOa, INDArray hOa, int g, int h) {
     za.addiRowVector(ba);
     za.get(NDArrayIndex.all(), NDArrayIndex.interval(3 * h, 4 * h)).muli(2.0);
     Transforms.sigmoid(za, false);
-    float[] z = new float[g * 4 * h], cp = new float[g * h];
-    float[] co = new float[g * h], ho = new float[g * h];
+    if (work.length != 4 || work[0].length != g * 4 * h)
+      work =
+          new float[][] {
+            new float[g * 4 * h], new float[g * h], new float[g * h], new float[g * h]
+          };
+    float[] z = work[0], cp = work[1], co = work[2], ho = work[3];
     za.data().asNioFloat().get(0, z);
     ca.data().asNioFloat().get(0, cp);
     for (int r = 0; r < g; r++) {
