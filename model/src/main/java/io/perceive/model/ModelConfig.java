@@ -196,9 +196,11 @@ public final class ModelConfig {
   public static final Option<List<Feature>> ITEM_FEATURES =
       featuresOpt(
           "item.features",
-          "price:log1p,discount:standard:0.08:0.15,log_popularity:standard:2:1.5",
+          "price:log1p,discount:standard:0.08:0.15,log_popularity:standard:2:1.5,position:log1p",
           "continuous candidate item features through the Missing Value Layer (same syntax);"
-              + " the job reads price from the item's price, the others from its feature map");
+              + " the job reads price from the item's price, position from the impression's slot"
+              + " (position-bias feature; serving passes the slot or 0), the others from the"
+              + " item's feature map");
 
   // --- sharing block
   public static final Option<SharingMode> SHARING_MODE =

@@ -115,7 +115,7 @@ public final class BatchBuilder {
       cs[i] = x.item().shopId();
       cb[i] = x.item().brandId();
       cc[i] = x.item().categoryId();
-      features.itemRow(x.item().features(), cf, i * features.itemWidth());
+      features.itemRow(x.item().features(), x.position(), cf, i * features.itemWidth());
       click[i] = label(x.click());
       conversion[i] = label(x.conversion());
       order[i] = label(x.order());

@@ -11,7 +11,9 @@ import java.util.List;
  * Where each continuous model feature comes from, derived from the model configuration's feature
  * names so the names live in one place: profile features named {@code activity_*} are the job's
  * activity statistics, the others are read from the event's profile map; the item feature {@code
- * price} is the item's price, the others are read from the item's feature map.
+ * price} is the item's price, {@code position} the impression's slot on the page (the position-bias
+ * feature: serving passes the slot being filled, or 0), the others are read from the item's feature
+ * map.
  */
 public final class FeatureLayout implements Serializable {
 
@@ -23,7 +25,7 @@ public final class FeatureLayout implements Serializable {
   /** Per model profile feature: &gt;= 0 index into the event profile, else -(stat index) - 1. */
   private final int[] profileSources;
 
-  /** Per model item feature: index into {@code Item.features} (0 = price). */
+  /** Per model item feature: index into {@code Item.features} (0 = price), or POSITION. */
   private final int[] itemSources;
 
   public FeatureLayout(ModelConfig cfg) {
@@ -46,6 +48,7 @@ public final class FeatureLayout implements Serializable {
     for (int i = 0; i < item.size(); i++) {
       String n = item.get(i).name();
       if (n.equals("price")) itemSources[i] = 0;
+      else if (n.equals("position")) itemSources[i] = POSITION;
       else {
         eventItemNames.add(n);
         itemSources[i] = eventItemNames.size();
@@ -80,11 +83,17 @@ public final class FeatureLayout implements Serializable {
     }
   }
 
-  /** Writes the model-order item feature row into {@code out} at {@code offset}. */
-  public void itemRow(float[] itemFeatures, float[] out, int offset) {
+  /**
+   * Writes the model-order item feature row into {@code out} at {@code offset}; {@code position} is
+   * the impression's slot (negative = unknown → missing).
+   */
+  public void itemRow(float[] itemFeatures, int position, float[] out, int offset) {
     for (int i = 0; i < itemSources.length; i++) {
       int src = itemSources[i];
-      out[offset + i] = src < itemFeatures.length ? itemFeatures[src] : Float.NaN;
+      if (src == POSITION) out[offset + i] = position < 0 ? Float.NaN : position;
+      else out[offset + i] = src < itemFeatures.length ? itemFeatures[src] : Float.NaN;
     }
   }
+
+  private static final int POSITION = -1;
 }
