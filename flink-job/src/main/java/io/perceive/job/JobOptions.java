@@ -157,7 +157,7 @@ public final class JobOptions {
           .stringType()
           .noDefaultValue()
           .withDescription(
-              "Directory (path or Flink FileSystem URI) for versioned model snapshots and the"
+              "Local directory (path or file: URI) for versioned model snapshots and the"
                   + " latest manifest; unset = no snapshots.");
 
   public static final ConfigOption<Duration> SNAPSHOT_INTERVAL =
