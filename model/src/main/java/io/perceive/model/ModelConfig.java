@@ -23,7 +23,7 @@ import java.util.function.Predicate;
 public final class ModelConfig {
 
   /** Version of the property layout written by {@link #toProperties()}. */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
 
   public static final String VERSION_KEY = "model.config.version";
 
@@ -233,6 +233,18 @@ public final class ModelConfig {
               String::valueOf,
               v -> true,
               "true or false"));
+  public static final Option<Boolean> INTERACTION =
+      add(
+          new Option<>(
+              "interaction.enabled",
+              true,
+              "add the user-item interaction (W u) ⊙ e_item to the sharing block's input: a"
+                  + " bilinear user×item term that an MLP over [u, item] learns only slowly"
+                  + " (factorisation-machine / two-tower style); W u is computed once per user",
+              ModelConfig::parseBoolean,
+              String::valueOf,
+              v -> true,
+              "true or false"));
   public static final Option<Double> CLICK_WEIGHT =
       weightOpt("task.click.weight", 1.0, "weight of the click BCE");
   public static final Option<Double> CONVERSION_WEIGHT =
@@ -356,15 +368,17 @@ public final class ModelConfig {
    * unknown key, an unknown version or an invalid value is refused.
    */
   public static ModelConfig fromProperties(Map<String, String> props) {
-    String v = props.getOrDefault(VERSION_KEY, String.valueOf(FORMAT_VERSION));
-    if (!String.valueOf(FORMAT_VERSION).equals(v.trim()))
+    String v = props.getOrDefault(VERSION_KEY, String.valueOf(FORMAT_VERSION)).trim();
+    if (!v.equals("1") && !v.equals(String.valueOf(FORMAT_VERSION)))
       throw new IllegalArgumentException(
           "model config format version "
               + v
-              + " is not supported (this build reads "
+              + " is not supported (this build reads 1 and "
               + FORMAT_VERSION
               + ")");
     Builder b = builder();
+    // Version 1 predates interaction.enabled: a model written then has no interaction term.
+    if (v.equals("1")) b.set(INTERACTION, false);
     for (Map.Entry<String, String> e : props.entrySet()) {
       if (e.getKey().equals(VERSION_KEY)) continue;
       Option<?> o = OPTIONS.get(e.getKey());

@@ -68,11 +68,14 @@ public final class MultiTaskModel {
     private final INDArray u;
     private final SharingBlock.UserPart part;
     private final INDArray priceLogits;
+    private final INDArray interaction; // W u [G, E_item] or null
 
-    UserRepresentation(INDArray u, SharingBlock.UserPart part, INDArray priceLogits) {
+    UserRepresentation(
+        INDArray u, SharingBlock.UserPart part, INDArray priceLogits, INDArray interaction) {
       this.u = u;
       this.part = part;
       this.priceLogits = priceLogits;
+      this.interaction = interaction;
     }
 
     /** u [G, userRepresentationWidth]. */
@@ -103,6 +106,7 @@ public final class MultiTaskModel {
   private final Dense userTower;
   private final SharingBlock block;
   private final Dense priceHead;
+  private final Dense interaction; // u [G, 256] → W u [G, E_item]; null when disabled
   private final List<String> tasks;
 
   public MultiTaskModel(ModelConfig cfg) {
@@ -116,6 +120,14 @@ public final class MultiTaskModel {
             cfg.get(ModelConfig.USER_DIM) + profile.width(),
             cfg.get(ModelConfig.USER_VECTOR),
             Activation.RELU);
+    this.interaction =
+        cfg.get(ModelConfig.INTERACTION)
+            ? new Dense(
+                "interaction",
+                cfg.userRepresentationWidth(),
+                cfg.itemEmbeddingWidth(),
+                Activation.IDENTITY)
+            : null;
     this.tasks = cfg.esmm() ? List.of(CLICK, CONVERSION) : List.of(CLICK, CONVERSION, ORDER);
     this.block =
         new SharingBlock(
@@ -149,9 +161,12 @@ public final class MultiTaskModel {
     return block;
   }
 
-  /** Width of the per-sample input of the sharing block: item embeddings + item features. */
+  /**
+   * Width of the per-sample input of the sharing block: item embeddings + item features (+ the
+   * user-item interaction, as wide as the item embeddings).
+   */
   public int itemWidth() {
-    return cfg.itemEmbeddingWidth() + itemFeatures.width();
+    return cfg.itemEmbeddingWidth() * (interaction != null ? 2 : 1) + itemFeatures.width();
   }
 
   /** Registers every table and dense parameter (the layout order is part of snapshots). */
@@ -177,6 +192,7 @@ public final class MultiTaskModel {
     itemFeatures.register(b);
     block.register(b);
     priceHead.register(b);
+    if (interaction != null) interaction.register(b);
   }
 
   /**
@@ -208,6 +224,7 @@ public final class MultiTaskModel {
     Dense.Cache tower = new Dense.Cache();
     UserSequenceEncoder.Cache encoder = new UserSequenceEncoder.Cache();
     Dense.Cache price = new Dense.Cache();
+    Dense.Cache interaction = new Dense.Cache();
   }
 
   /** Encodes G users once: u, the first-layer user halves, the price logits. */
@@ -249,7 +266,11 @@ public final class MultiTaskModel {
       c.userRows = userRows;
       c.sceneRows = sceneRows;
     }
-    return new UserRepresentation(u, block.encodeUser(p, u), priceLogits);
+    INDArray q =
+        interaction == null
+            ? null
+            : interaction.forward(p, u, c == null ? null : c.interaction); // [G, E_item]
+    return new UserRepresentation(u, block.encodeUser(p, u), priceLogits, q);
   }
 
   /** du [G, 256] → gradients of the whole user side. */
@@ -272,17 +293,25 @@ public final class MultiTaskModel {
 
   private static final class ItemCache {
     int[][] rows; // item, shop, brand, category rows, [S] each
+    INDArray emb; // [S, E_item] concatenated embeddings (interaction only)
+    INDArray qRows; // [S, E_item] W u of each sample's user (interaction only)
+    int[] group;
     MissingValueLayer.Cache features = new MissingValueLayer.Cache();
     SharingBlock.Cache block = new SharingBlock.Cache();
   }
 
   private static final String[] ITEM_TABLES = {ITEM_TABLE, SHOP_TABLE, BRAND_TABLE, CATEGORY_TABLE};
 
-  /** The candidate item input [S, itemWidth]: its four embeddings and its features (MVL). */
-  private INDArray itemInput(ParameterSet p, Candidates cand, ItemCache c) {
+  /**
+   * The candidate item input [S, itemWidth]: its four embeddings, its features (MVL) and, when
+   * enabled, the interaction (W u)[group] ⊙ embeddings with its user's projection.
+   */
+  private INDArray itemInput(
+      ParameterSet p, Candidates cand, UserRepresentation user, int[] group, ItemCache c) {
     int s = cand.size();
     long[][] ids = {cand.itemIds(), cand.shopIds(), cand.brandIds(), cand.categoryIds()};
-    INDArray[] parts = new INDArray[itemFeatures.width() > 0 ? 5 : 4];
+    INDArray[] parts =
+        new INDArray[(itemFeatures.width() > 0 ? 5 : 4) + (interaction != null ? 1 : 0)];
     int[][] rows = new int[4][];
     for (int k = 0; k < 4; k++) {
       EmbeddingTable t = p.table(ITEM_TABLES[k]);
@@ -303,19 +332,51 @@ public final class MultiTaskModel {
     } else if (cand.features().length != 0) {
       throw new IllegalArgumentException("item features given but none configured");
     }
+    if (interaction != null) {
+      INDArray emb = Nd4j.hstack(parts[0], parts[1], parts[2], parts[3]); // [S, E_item]
+      INDArray qRows = Nd4j.pullRows(user.interaction, 1, group); // [S, E_item]
+      parts[parts.length - 1] = emb.mul(qRows); // [S, E_item]
+      if (c != null) {
+        c.emb = emb;
+        c.qRows = qRows;
+        c.group = group;
+      }
+    }
     if (c != null) c.rows = rows;
     return Nd4j.hstack(parts); // [S, itemWidth]
   }
 
-  private void backwardItem(ParameterSet p, Gradients g, INDArray dItem, ItemCache c) {
+  /**
+   * dItem [S, itemWidth] → table and feature gradients; returns dL/d(W u) [G, E_item] for the
+   * interaction (null when disabled).
+   */
+  private INDArray backwardItem(
+      ParameterSet p, Gradients g, INDArray dItem, ItemCache c, int users) {
+    int e = cfg.itemEmbeddingWidth();
+    INDArray dEmb = cols(dItem, 0, e).dup(); // [S, E_item]
+    INDArray dQ = null;
+    if (interaction != null) {
+      int from = e + itemFeatures.width();
+      INDArray dInt = cols(dItem, from, from + e); // [S, E_item]
+      dEmb.addi(dInt.mul(c.qRows));
+      INDArray dQRows = dInt.mul(c.emb); // [S, E_item]
+      double[] rowsD = dQRows.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+      double[] acc = new double[users * e];
+      for (int i = 0; i < c.group.length; i++) {
+        int o = c.group[i] * e, r = i * e;
+        for (int k = 0; k < e; k++) acc[o + k] += rowsD[r + k];
+      }
+      dQ = matrix(acc, users, e, p.dataType()); // [G, E_item]
+    }
     int off = 0;
     for (int k = 0; k < 4; k++) {
       int d = p.table(ITEM_TABLES[k]).dim();
-      g.accumulate(ITEM_TABLES[k], c.rows[k], cols(dItem, off, off + d));
+      g.accumulate(ITEM_TABLES[k], c.rows[k], cols(dEmb, off, off + d));
       off += d;
     }
     if (itemFeatures.width() > 0)
-      itemFeatures.backward(p, g, cols(dItem, off, off + itemFeatures.width()), c.features);
+      itemFeatures.backward(p, g, cols(dItem, e, e + itemFeatures.width()), c.features);
+    return dQ;
   }
 
   // ------------------------------------------------------------------ scoring
@@ -327,7 +388,7 @@ public final class MultiTaskModel {
           "group has " + group.length + " entries for " + cand.size() + " candidates");
     if (cand.size() == 0)
       return new Predictions(new double[0], new double[0], new double[0], new double[0]);
-    INDArray item = itemInput(p, cand, null);
+    INDArray item = itemInput(p, cand, user, group, null);
     SharingBlock.Output out = block.forward(p, user.part, group, item, null);
     return predictions(logits(out));
   }
@@ -348,7 +409,9 @@ public final class MultiTaskModel {
   public Predictions scoreUnsplit(ParameterSet p, Users users, int[] group, Candidates cand) {
     Users perPair = expand(users, group);
     UserRepresentation rep = encodeUser(p, perPair, null);
-    INDArray item = itemInput(p, cand, null);
+    int[] identity = new int[cand.size()];
+    for (int i = 0; i < identity.length; i++) identity[i] = i;
+    INDArray item = itemInput(p, cand, rep, identity, null);
     return predictions(logits(block.forwardUnsplit(p, rep.u, item)));
   }
 
@@ -363,7 +426,7 @@ public final class MultiTaskModel {
     UserCache uc = new UserCache();
     UserRepresentation user = encodeUser(p, batch.users(), uc);
     ItemCache ic = new ItemCache();
-    INDArray item = itemInput(p, batch.candidates(), ic);
+    INDArray item = itemInput(p, batch.candidates(), user, batch.group(), ic);
     SharingBlock.Output out = block.forward(p, user.part, batch.group(), item, ic.block);
     double[][] z = logits(out);
     int s = batch.samples();
@@ -376,8 +439,9 @@ public final class MultiTaskModel {
     INDArray[] dOut = new INDArray[tasks.size()];
     for (int t = 0; t < tasks.size(); t++) dOut[t] = matrix(dz[t], s, 1, p.dataType());
     SharingBlock.Grad bg = block.backward(p, g, dOut, ic.block);
-    backwardItem(p, g, bg.dItem(), ic);
+    INDArray dQ = backwardItem(p, g, bg.dItem(), ic, user.users());
     INDArray du = bg.dUser(); // [G, 256]
+    if (dQ != null) du.addi(interaction.backward(p, g, dQ, uc.interaction));
     INDArray dPriceLogits = matrix(dPrice, user.users(), levels, p.dataType());
     du.addi(priceHead.backward(p, g, dPriceLogits, uc.price));
     backwardUser(p, g, du, uc);
@@ -405,7 +469,7 @@ public final class MultiTaskModel {
   /** The losses of a batch without gradients (evaluation, gradient checks). */
   public Losses evaluate(ParameterSet p, TrainingBatch batch) {
     UserRepresentation user = encodeUser(p, batch.users(), null);
-    INDArray item = itemInput(p, batch.candidates(), null);
+    INDArray item = itemInput(p, batch.candidates(), user, batch.group(), null);
     double[][] z = logits(block.forward(p, user.part, batch.group(), item, null));
     int levels = cfg.get(ModelConfig.PRICE_LEVELS);
     return losses(

@@ -33,7 +33,7 @@ class ModelConfigTest {
                 ModelConfig.parseFeatures("x", "price:log1p,a:standard:1.5:0.25,b:none"))
             .build();
     Map<String, String> props = c.toProperties();
-    assertThat(props).containsEntry(ModelConfig.VERSION_KEY, "1");
+    assertThat(props).containsEntry(ModelConfig.VERSION_KEY, "2");
     ModelConfig back = ModelConfig.fromProperties(props);
     assertThat(back).isEqualTo(c);
     assertThat(back.toProperties()).isEqualTo(props);
@@ -44,11 +44,20 @@ class ModelConfigTest {
   }
 
   @Test
+  void aVersionOneConfigMeansTheModelWithoutTheInteractionTerm() {
+    ModelConfig old = ModelConfig.fromProperties(Map.of(ModelConfig.VERSION_KEY, "1"));
+    assertThat(old.get(ModelConfig.INTERACTION)).isFalse();
+    assertThat(ModelConfig.defaults().get(ModelConfig.INTERACTION)).isTrue();
+    assertThat(ModelConfig.fromProperties(ModelConfig.defaults().toProperties()))
+        .isEqualTo(ModelConfig.defaults());
+  }
+
+  @Test
   void refusesUnknownKeysVersionsAndBadValues() {
     assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("sharing.exprets", "4")))
         .hasMessageContaining("unknown model config key sharing.exprets");
-    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of(ModelConfig.VERSION_KEY, "2")))
-        .hasMessageContaining("version 2 is not supported");
+    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of(ModelConfig.VERSION_KEY, "3")))
+        .hasMessageContaining("version 3 is not supported");
     assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("sharing.experts", "1")))
         .hasMessageContaining("sharing.experts must be >= 2");
     assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("task.kl.weight", "abc")))

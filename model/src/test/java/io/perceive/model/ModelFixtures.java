@@ -17,6 +17,13 @@ final class ModelFixtures {
   static ModelConfig.Builder small(SharingMode mode) {
     return ModelConfig.builder()
         .set(ModelConfig.SHARING_MODE, mode)
+        // The fixtures pin their own small feature lists: the defaults follow the product's events.
+        .set(
+            ModelConfig.PROFILE_FEATURES,
+            ModelConfig.parseFeatures("p", "age:standard:35:12,purchases_30d:log1p"))
+        .set(
+            ModelConfig.ITEM_FEATURES,
+            ModelConfig.parseFeatures("i", "price:log1p,ctr_7d:standard:0.05:0.05"))
         .set(ModelConfig.ITEM_ROWS, 50)
         .set(ModelConfig.ITEM_DIM, 3)
         .set(ModelConfig.SHOP_ROWS, 20)
