@@ -1,0 +1,48 @@
+package io.perceive.serving;
+
+import io.perceive.model.MultiTaskModel;
+import io.perceive.model.Predictions;
+import io.perceive.model.TrainingBatch;
+import io.perceive.model.input.CandidateInput;
+import io.perceive.model.input.UserInput;
+import java.util.List;
+
+/**
+ * Scores candidates with DUPN's model split (Ni et al., KDD 2018, §4.4): the user representation u
+ * (LSTM over the window, attention, user tower, and each first layer's user half) is computed once
+ * per request, then every candidate reuses it. Returns the per-task probabilities and a ranking
+ * score p(click) · p(conversion)^α (α = 0 ranks by click alone; with ESMM p(order) = p(click) ·
+ * p(conversion), so α = 1 ranks by the probability of an order).
+ */
+public final class Scorer {
+
+  /** The scores of one request, all computed with the one model version it names. */
+  public record Scores(
+      long modelVersion, double[] click, double[] conversion, double[] order, double[] ranking) {
+    public int size() {
+      return click.length;
+    }
+  }
+
+  private Scorer() {}
+
+  /** Scores {@code candidates} for {@code user} under {@code model} (one version throughout). */
+  public static Scores score(
+      ServingModel model, UserInput user, List<CandidateInput> candidates, double alpha) {
+    if (!(alpha >= 0) || Double.isInfinite(alpha))
+      throw new IllegalArgumentException("alpha must be a finite number >= 0, got " + alpha);
+    TrainingBatch.Users users = model.inputs().users(List.of(user));
+    TrainingBatch.Candidates cand = model.inputs().candidates(candidates);
+    MultiTaskModel m = model.model();
+    MultiTaskModel.UserRepresentation rep = m.encodeUser(model.parameters(), users);
+    Predictions p = m.score(model.parameters(), rep, cand);
+    return new Scores(model.version(), p.click(), p.conversion(), p.order(), ranking(p, alpha));
+  }
+
+  static double[] ranking(Predictions p, double alpha) {
+    double[] r = new double[p.size()];
+    for (int i = 0; i < r.length; i++)
+      r[i] = alpha == 0 ? p.click()[i] : p.click()[i] * Math.pow(p.conversion()[i], alpha);
+    return r;
+  }
+}
