@@ -46,8 +46,6 @@ public final class ServeCommand implements Command {
         "  --poll-ms N            snapshot directory poll interval (default "
             + ServingConfig.DEFAULT_POLL_INTERVAL.toMillis()
             + ")",
-        "  --max-native-bytes B   off-heap ceiling at which JavaCPP collects dropped ND4J arrays",
-        "                         (default 2g; serve turns JavaCPP's pointer GC back on)",
         "",
         "Example request (see README, ## Serving):",
         "  curl -s localhost:8080/score -d '{\"userId\": 7, \"scene\": \"home\",",
@@ -67,8 +65,7 @@ public final class ServeCommand implements Command {
             "max-candidates",
             "max-request-bytes",
             "alpha",
-            "poll-ms",
-            "max-native-bytes"),
+            "poll-ms"),
         name -> false);
     Path snapshots = Path.of(args.requiredOption("snapshots"));
     ServingConfig config;
@@ -100,13 +97,6 @@ public final class ServeCommand implements Command {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    String nativeBytes = args.option("max-native-bytes", "2g");
-    // Before any ND4J/JavaCPP class loads: the launcher's nopointergc=true (right for the job's
-    // long-lived buffers) would leak every request's and every swapped-out model's off-heap memory
-    // in a long-running server; with pointer GC on and a native-memory ceiling JavaCPP collects
-    // them (docs/serving.md, "Native memory").
-    System.setProperty("org.bytedeco.javacpp.nopointergc", "false");
-    System.setProperty("org.bytedeco.javacpp.maxBytes", nativeBytes);
     ServingNode node = ServingNode.start(config);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()

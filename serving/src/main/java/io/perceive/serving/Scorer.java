@@ -55,6 +55,7 @@ public final class Scorer {
       ServingModel model, UserInput user, List<CandidateInput> candidates, double alpha) {
     if (!(alpha >= 0) || Double.isInfinite(alpha))
       throw new IllegalArgumentException("alpha must be a finite number >= 0, got " + alpha);
+    if (!USE_WORKSPACE) return scoreDirect(model, user, candidates, alpha);
     Predictions p;
     try (MemoryWorkspace ws =
         Nd4j.getWorkspaceManager().getAndActivateWorkspace(REQUEST_WORKSPACE, WORKSPACE_ID)) {
@@ -64,6 +65,18 @@ public final class Scorer {
       MultiTaskModel.UserRepresentation rep = m.encodeUser(model.parameters(), users);
       p = m.score(model.parameters(), rep, cand); // double[]s: nothing points into the workspace
     }
+    return new Scores(model.version(), p.click(), p.conversion(), p.order(), ranking(p, alpha));
+  }
+
+  static final boolean USE_WORKSPACE =
+      Boolean.parseBoolean(System.getProperty("perceive.serving.workspace", "true"));
+
+  private static Scores scoreDirect(
+      ServingModel model, UserInput user, List<CandidateInput> candidates, double alpha) {
+    TrainingBatch.Users users = model.inputs().users(List.of(user));
+    TrainingBatch.Candidates cand = model.inputs().candidates(candidates);
+    MultiTaskModel m = model.model();
+    Predictions p = m.score(model.parameters(), m.encodeUser(model.parameters(), users), cand);
     return new Scores(model.version(), p.click(), p.conversion(), p.order(), ranking(p, alpha));
   }
 

@@ -36,7 +36,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * one thread, the unsplit computation on the same inputs and the split's speed-up, and — with
  * {@code http} — requests/s at 1,000 candidates over loopback HTTP with Debian's {@code wrk}
  * against a real {@link ServingNode}. Commands in docs/serving.md. Arguments: {@code latency
- * [reps=200]} or {@code http [seconds=20] [connections=4] [serverThreads=2]}.
+ * [reps=200] [candidates=100,1000,10000]} or {@code http [seconds=20] [connections=4]
+ * [serverThreads=2]}.
  */
 public final class ServingBenchmark {
 
@@ -51,7 +52,12 @@ public final class ServingBenchmark {
             + System.getenv("OMP_NUM_THREADS")
             + ", load average at start: "
             + Files.readString(Path.of("/proc/loadavg")).trim());
-    if (mode.equals("latency")) latency(args.length > 1 ? Integer.parseInt(args[1]) : 200);
+    if (mode.equals("latency"))
+      latency(
+          args.length > 1 ? Integer.parseInt(args[1]) : 200,
+          args.length > 2
+              ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
+              : new int[] {100, 1_000, 10_000});
     else if (mode.equals("http"))
       http(
           args.length > 1 ? Integer.parseInt(args[1]) : 20,
@@ -94,7 +100,7 @@ public final class ServingBenchmark {
     return out;
   }
 
-  static void latency(int reps) {
+  static void latency(int reps, int[] sizes) {
     ModelConfig cfg = ModelConfig.defaults();
     ParameterSet p = new io.perceive.model.MultiTaskModel(cfg).initialise(DataType.FLOAT);
     ServingModel m = ServingModel.of(1, 0, cfg, p);
@@ -106,7 +112,7 @@ public final class ServingBenchmark {
             + " unsplit = MultiTaskModel.scoreUnsplit on the same inputs; times are wall ms"
             + " (thread CPU ms in brackets)");
     System.out.println("candidates | split p50 | split p99 | unsplit p50 | speed-up (p50)");
-    for (int n : new int[] {100, 1_000, 10_000}) {
+    for (int n : sizes) {
       int splitReps = Math.max(10, reps * 100 / n);
       List<CandidateInput> cands = candidates(r, n);
       UserInput u = user(r, cfg, now);
