@@ -3,6 +3,7 @@ package io.perceive.serving;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -144,6 +145,16 @@ public final class ScoringServer implements AutoCloseable {
     }
   }
 
+  /** The JSON path of a failure, e.g. {@code candidates[0].colour}. */
+  private static String path(JsonMappingException e) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) sb.append(sb.isEmpty() ? "" : ".").append(r.getFieldName());
+      else if (r.getIndex() >= 0) sb.append('[').append(r.getIndex()).append(']');
+    }
+    return sb.toString();
+  }
+
   private static Reply notAllowed(String method) {
     return Reply.error(405, "method not allowed; use " + method);
   }
@@ -180,8 +191,15 @@ public final class ScoringServer implements AutoCloseable {
     try {
       req = JSON.readValue(body, ScoreRequest.class);
     } catch (UnrecognizedPropertyException e) {
+      return Reply.error(400, "unknown field '" + path(e) + "'");
+    } catch (JsonMappingException e) {
+      String at = path(e);
       return Reply.error(
-          400, "unknown field '" + e.getPropertyName() + "' at " + e.getPathReference());
+          400,
+          "malformed JSON"
+              + (at.isEmpty() ? "" : " at '" + at + "'")
+              + ": "
+              + e.getOriginalMessage());
     } catch (JsonProcessingException e) {
       return Reply.error(400, "malformed JSON: " + e.getOriginalMessage());
     }

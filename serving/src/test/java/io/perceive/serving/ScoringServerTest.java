@@ -130,7 +130,7 @@ class ScoringServerTest {
     assertRejected(
         Http.post(node.port(), "/score", "{\"candidates\": [{\"itemId\": 1, \"prize\": 2}]}"),
         400,
-        "unknown field 'prize'");
+        "unknown field 'candidates[0].prize'");
     assertRejected(
         Http.post(node.port(), "/score", "{\"candidates\": []}"), 400, "at least one candidate");
     assertRejected(
