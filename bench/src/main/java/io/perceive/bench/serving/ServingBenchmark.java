@@ -117,6 +117,7 @@ public final class ServingBenchmark {
       List<CandidateInput> cands = candidates(r, n);
       UserInput u = user(r, cfg, now);
       for (int i = 0; i < Math.max(5, splitReps / 5); i++) Scorer.score(m, u, cands, 1); // warm-up
+      long rssBefore = rssKb();
       double[] wall = new double[splitReps], thread = new double[splitReps];
       for (int i = 0; i < splitReps; i++) {
         long c0 = cpu.getCurrentThreadCpuTime(), t0 = System.nanoTime();
@@ -124,6 +125,7 @@ public final class ServingBenchmark {
         wall[i] = (System.nanoTime() - t0) / 1e6;
         thread[i] = (cpu.getCurrentThreadCpuTime() - c0) / 1e6;
       }
+      long rssGrowth = rssKb() - rssBefore;
       TrainingBatch.Users users = m.inputs().users(List.of(u));
       TrainingBatch.Candidates c = m.inputs().candidates(cands);
       int[] group = new int[n];
@@ -137,7 +139,8 @@ public final class ServingBenchmark {
       }
       double s50 = pct(wall, 50), u50 = pct(unsplit, 50);
       System.out.printf(
-          "%,10d | %8.2f ms (%.2f) | %8.2f ms (%.2f) | %10.1f ms | %.1fx   [%d/%d reps]%n",
+          "%,10d | %8.2f ms (%.2f) | %8.2f ms (%.2f) | %10.1f ms | %.1fx   [%d/%d reps;"
+              + " resident memory %+.1f KB per split request]%n",
           n,
           s50,
           pct(thread, 50),
@@ -146,8 +149,20 @@ public final class ServingBenchmark {
           u50,
           u50 / s50,
           splitReps,
-          unsplitReps);
+          unsplitReps,
+          rssGrowth / (double) splitReps);
     }
+  }
+
+  /** Resident set size of this process (Java heap + native), KB. */
+  static long rssKb() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+        if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    } catch (java.io.IOException e) {
+      // not Linux: report 0
+    }
+    return 0;
   }
 
   static double pct(double[] v, double q) {
