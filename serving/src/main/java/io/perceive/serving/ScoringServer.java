@@ -42,6 +42,9 @@ public final class ScoringServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ScoringServer.class);
   static final String REQUESTS = "perceive_serving_requests_total";
 
+  /** The item feature name of the impression slot (position bias). */
+  static final String POSITION = "position";
+
   private static final ObjectMapper JSON =
       JsonMapper.builder()
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -275,6 +278,12 @@ public final class ScoringServer implements AutoCloseable {
           if (e.getValue() != null && Double.isInfinite(e.getValue()))
             throw new IllegalArgumentException(
                 "candidates[" + i + "].features." + e.getKey() + " is not finite");
+      if (f == null || !f.containsKey(POSITION)) {
+        // the position-bias feature (main's item feature 'position' = impression slot): training
+        // saw real slots; at serving time the slot is not known yet, so 0 (the top) unless given
+        f = f == null ? new java.util.HashMap<>() : new java.util.HashMap<>(f);
+        f.put(POSITION, 0.0);
+      }
       out.add(
           new CandidateInput(
               c.itemId(),
