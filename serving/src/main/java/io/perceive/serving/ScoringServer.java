@@ -216,10 +216,10 @@ public final class ScoringServer implements AutoCloseable {
               + req.candidates().size()
               + " is over the limit of "
               + config.maxCandidates());
-    Optional<ServingModel> model = live.get();
-    if (model.isEmpty()) return Reply.error(503, "no model loaded yet");
-    ServingModel m = model.get(); // one version for the whole request
-    try {
+    Optional<LiveModel.Lease> lease = live.acquire();
+    if (lease.isEmpty()) return Reply.error(503, "no model loaded yet");
+    try (LiveModel.Lease l = lease.get()) {
+      ServingModel m = l.model(); // one version for the whole request
       double alpha = req.alpha() == null ? config.alpha() : req.alpha();
       long now = req.requestTimeMs() == null ? System.currentTimeMillis() : req.requestTimeMs();
       String[] source = new String[1];

@@ -28,6 +28,10 @@ public final class ServingNode implements AutoCloseable {
             live.get()
                 .map(m -> (System.currentTimeMillis() - m.createdAtMs()) / 1000.0)
                 .orElse(-1.0));
+    metrics.gauge(
+        "perceive_serving_models_freed",
+        "Replaced models whose parameter memory was freed after their last request.",
+        live::freedModels);
     watcher = new SnapshotWatcher(config.snapshots(), live, metrics);
     watcher.pollOnce(); // serve the newest published model from the first request on
     watcher.start(config.pollInterval());

@@ -124,6 +124,8 @@ class HotSwapTest {
       assertThat(seen.keySet()).contains(1L, (long) versions);
       assertThat(seen.size()).isGreaterThanOrEqualTo(3);
       assertThat(node.metrics().counter(SnapshotWatcher.LOADED, "")).isEqualTo(versions);
+      // every replaced model's parameters were freed once its last request finished
+      assertThat(node.live().freedModels()).isEqualTo(versions - 1);
       System.out.printf(
           "hot swap: %d requests over %d versions, versions seen %s%n",
           requests.get(), versions, seen.keySet());
