@@ -24,6 +24,7 @@ public final class Main {
     COMMANDS.put("world", WorldCommand.class);
     COMMANDS.put("produce", ProduceCommand.class);
     COMMANDS.put("movielens", MovieLensCommand.class);
+    COMMANDS.put("serve", ServeCommand.class);
   }
 
   private Main() {}
