@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -23,8 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The committed golden fixture {@code golden/params-v1.snap} (format version 1): today's reader
  * must keep loading it with exactly these values. Regenerate only for a new format version (then
- * keep the old file and its test): {@code mvn -pl model test -Dtest=GoldenSnapshotTest
- * -Dperceive.golden.write=true}.
+ * keep the old file and its test) with this class's {@code main}.
  */
 class GoldenSnapshotTest {
 
@@ -59,9 +57,11 @@ class GoldenSnapshotTest {
     return new Snapshot(42, 1_764_000_000_000L, config, p, Optional.of(st));
   }
 
-  @Test
-  @EnabledIfSystemProperty(named = "perceive.golden.write", matches = "true")
-  void writeGoldenFixture() throws Exception {
+  /**
+   * Regenerates the fixture (only when the format version changes; the old fixture then stays as
+   * the previous version's golden file): run from {@code model/} with the test class path.
+   */
+  public static void main(String[] args) throws Exception {
     SnapshotFile.write(Paths.get("src/test/resources" + RESOURCE), golden());
   }
 
