@@ -7,8 +7,8 @@ package io.perceive.model.loss;
  * over the rows that have all three predictions.
  */
 public final class SymmetricKlBound {
-  /** q is kept in [EPS, 1 − EPS] so logit q stays finite. */
-  private static final double EPS = 1e-9;
+  /** Floor of 1 − q, so logit q stays finite when both heads saturate at 1. */
+  private static final double EPS = 1e-12;
 
   private SymmetricKlBound() {}
 
@@ -37,14 +37,17 @@ public final class SymmetricKlBound {
       double p = Logistic.sigmoid(zo[i]);
       double pc = Logistic.sigmoid(zc[i]);
       double pv = Logistic.sigmoid(zv[i]);
-      double q = Math.min(Math.max(pc * pv, EPS), 1 - EPS);
-      double logitQ = Math.log(q) - Math.log1p(-q);
-      double gap = zo[i] - logitQ; // logit p − logit q
+      // log q from the logits (exact even when q underflows); only 1 − q needs a floor
+      double logQ = -Logistic.softplus(-zc[i]) - Logistic.softplus(-zv[i]);
+      double q = Math.exp(logQ);
+      double oneMinusQ = Math.max(1 - q, EPS);
+      double gap = zo[i] - (logQ - Math.log(oneMinusQ)); // logit p − logit q
       loss += (p - q) * gap;
-      double dLdq = -gap - (p - q) / (q * (1 - q));
+      // dL/dq · dq/dz with dq/dz = q (1 − σ(z)); the (p − q) / q term cancels q
+      double viaQ = -gap * q - (p - q) / oneMinusQ;
       dzo[i] += weight * (p * (1 - p) * gap + (p - q)) / n;
-      dzc[i] += weight * dLdq * q * (1 - pc) / n;
-      dzv[i] += weight * dLdq * q * (1 - pv) / n;
+      dzc[i] += weight * viaQ * (1 - pc) / n;
+      dzv[i] += weight * viaQ * (1 - pv) / n;
     }
     return loss / n;
   }

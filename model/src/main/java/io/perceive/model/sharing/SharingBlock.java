@@ -7,9 +7,9 @@ import io.perceive.model.layers.Dense;
 import io.perceive.model.layers.SplitDense;
 import java.util.ArrayList;
 import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The task-sharing block of Ma et al., KDD 2018 ("Modeling Task Relationships in Multi-task
@@ -52,9 +52,9 @@ public final class SharingBlock {
     int[] group;
     INDArray groupOneHot; // [G, B]
     SplitDense.Cache[] first;
-    INDArray[] experts; // [B, expertHidden] each
-    INDArray bottom; // [B, bottomHidden] (shared-bottom only)
-    INDArray[] gates; // [B, E] each (softmax outputs)
+    int rows;
+    double[][] experts; // [B * expertHidden] each
+    double[][] gates; // [B * E] each (softmax outputs)
     Dense.Cache[] towerHidden;
     Dense.Cache[] towerOut;
   }
@@ -174,29 +174,67 @@ public final class SharingBlock {
     }
     SplitDense.Cache[] fc = new SplitDense.Cache[first.size()];
     INDArray[] firstOut = new INDArray[first.size()];
+    INDArray selector =
+        user == null ? null : oneHot(group, (int) user.user().rows(), item); // [G, S]
     for (int l = 0; l < first.size(); l++) {
       fc[l] = new SplitDense.Cache();
-      INDArray rowsOfUser =
-          user == null ? null : Nd4j.pullRows(user.halves()[l], 1, group); // [S, out]
-      firstOut[l] = first.get(l).forward(p, rowsOfUser, item, fc[l]);
+      INDArray half = user == null ? null : user.halves()[l]; // [G, out]
+      firstOut[l] = first.get(l).forward(p, selector, half, item, fc[l]);
     }
+    if (cache != null) cache.groupOneHot = selector;
+    return afterFirstLayers(p, user, group, item, fc, firstOut, cache);
+  }
+
+  /**
+   * The unsplit forward (inference only), to check and benchmark the model split: every first layer
+   * multiplies the concatenated [userInput, item] [S, userWidth + itemWidth] by its full weight.
+   * Equal to {@link #forward(ParameterSet, UserPart, int[], INDArray, Cache)} up to rounding.
+   */
+  public Output forwardUnsplit(ParameterSet p, INDArray userInput, INDArray item) {
+    INDArray[] firstOut = new INDArray[first.size()];
+    for (int l = 0; l < first.size(); l++)
+      firstOut[l] = first.get(l).forwardUnsplit(p, userInput, item);
+    return afterFirstLayers(p, null, null, item, null, firstOut, null);
+  }
+
+  private Output afterFirstLayers(
+      ParameterSet p,
+      UserPart user,
+      int[] group,
+      INDArray item,
+      SplitDense.Cache[] fc,
+      INDArray[] firstOut,
+      Cache cache) {
+    int rows = (int) item.rows();
     INDArray[] experts = new INDArray[expertCount];
     System.arraycopy(firstOut, 0, experts, 0, expertCount);
-    INDArray[] gates = new INDArray[gateCount];
+    int he = cfg.expertHidden();
     INDArray[] mixtures = new INDArray[Math.max(gateCount, 1)];
     double[][] gateMeans = gateCount == 0 ? null : new double[gateCount][];
+    double[][] expertValues = new double[expertCount][]; // [S * he] each
+    double[][] gateValues = new double[gateCount][]; // [S * E] each, softmax outputs
     if (gateCount == 0) {
       mixtures[0] = firstOut[0]; // shared bottom [S, bottomHidden]
     } else {
+      // Gates and mixtures in plain Java: 2·E ND4J broadcasts per gate cost more than the
+      // S·E·he multiply-adds themselves (STACK.md: 10–70 µs per ND4J call).
+      for (int k = 0; k < expertCount; k++) expertValues[k] = doubles(experts[k]);
       for (int j = 0; j < gateCount; j++) {
-        INDArray z = firstOut[expertCount + j]; // [S, E] logits
-        gates[j] = softmaxRowsInPlace(z); // [S, E]
-        gateMeans[j] =
-            gates[j].mean(0).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
-        INDArray f = Nd4j.zeros(item.dataType(), rows, cfg.expertHidden()); // [S, expertHidden]
-        for (int k = 0; k < expertCount; k++)
-          f.addi(experts[k].mulColumnVector(gates[j].getColumn(k, true)));
-        mixtures[j] = f;
+        double[] gv = doubles(firstOut[expertCount + j]); // [S * E] logits
+        softmaxRows(gv, rows, expertCount);
+        gateValues[j] = gv;
+        double[] mean = new double[expertCount];
+        for (int i = 0; i < gv.length; i++) mean[i % expertCount] += gv[i] / rows;
+        gateMeans[j] = mean;
+        double[] f = new double[rows * he]; // f_j = Σ_k g_j[:, k] ⊙ e_k  (eq. 5)
+        for (int r = 0; r < rows; r++)
+          for (int k = 0; k < expertCount; k++) {
+            double gk = gv[r * expertCount + k];
+            double[] e = expertValues[k];
+            int o = r * he;
+            for (int h = 0; h < he; h++) f[o + h] += gk * e[o + h];
+          }
+        mixtures[j] = matrix(f, rows, he, item.dataType()); // [S, he]
       }
     }
     int n = cfg.tasks().size();
@@ -215,11 +253,10 @@ public final class SharingBlock {
     if (cache != null) {
       cache.user = user;
       cache.group = group;
-      cache.groupOneHot = user == null ? null : oneHot(group, (int) user.user().rows(), item);
       cache.first = fc;
-      cache.experts = experts;
-      cache.bottom = gateCount == 0 ? firstOut[0] : null;
-      cache.gates = gates;
+      cache.rows = rows;
+      cache.experts = expertValues;
+      cache.gates = gateValues;
       cache.towerHidden = th;
       cache.towerOut = to;
     }
@@ -230,8 +267,8 @@ public final class SharingBlock {
   public Grad backward(ParameterSet p, Gradients g, INDArray[] dOut, Cache cache) {
     int n = cfg.tasks().size();
     if (dOut.length != n) throw new IllegalArgumentException("need one gradient per task");
-    INDArray ref = cache.experts.length > 0 ? cache.experts[0] : cache.bottom; // any [S, *] array
-    int rows = (int) ref.rows();
+    int rows = cache.rows;
+    DataType type = dOut[0] != null ? dOut[0].dataType() : p.dataType();
     int mixWidth = gateCount == 0 ? first.get(0).out() : cfg.expertHidden();
     INDArray[] dMix = new INDArray[Math.max(gateCount, 1)];
     for (int t = 0; t < n; t++) {
@@ -244,26 +281,38 @@ public final class SharingBlock {
     }
     INDArray[] dFirst = new INDArray[first.size()];
     if (gateCount == 0) {
-      dFirst[0] = dMix[0] != null ? dMix[0] : Nd4j.zeros(ref.dataType(), rows, mixWidth);
+      dFirst[0] = dMix[0] != null ? dMix[0] : Nd4j.zeros(type, rows, mixWidth);
     } else {
-      INDArray[] dExpert = new INDArray[expertCount];
-      for (int k = 0; k < expertCount; k++)
-        dExpert[k] = Nd4j.zeros(ref.dataType(), rows, cfg.expertHidden());
+      int he = cfg.expertHidden();
+      int e = expertCount;
+      double[][] dExpert = new double[e][rows * he];
       for (int j = 0; j < gateCount; j++) {
-        INDArray gj = cache.gates[j]; // [S, E]
-        INDArray dg = Nd4j.zeros(ref.dataType(), rows, expertCount); // [S, E]
+        double[] gv = cache.gates[j]; // [S * E]
+        double[] dz = new double[rows * e]; // gradient of gate j's logits
         if (dMix[j] != null) {
-          for (int k = 0; k < expertCount; k++) {
-            INDArray gk = gj.getColumn(k, true); // [S, 1]
-            dg.getColumn(k, true).assign(dMix[j].mul(cache.experts[k]).sum(true, 1));
-            dExpert[k].addi(dMix[j].mulColumnVector(gk));
+          double[] dm = doubles(dMix[j]); // [S * he]
+          for (int r = 0; r < rows; r++) {
+            int o = r * he;
+            double weighted = 0; // Σ_k g_k dg_k
+            for (int k = 0; k < e; k++) {
+              double[] ek = cache.experts[k];
+              double[] dek = dExpert[k];
+              double gk = gv[r * e + k];
+              double dot = 0;
+              for (int h = 0; h < he; h++) {
+                dot += dm[o + h] * ek[o + h];
+                dek[o + h] += gk * dm[o + h];
+              }
+              dz[r * e + k] = dot;
+              weighted += gk * dot;
+            }
+            // softmax backward: dz = g ⊙ (dg − Σ_k g_k dg_k)
+            for (int k = 0; k < e; k++) dz[r * e + k] = gv[r * e + k] * (dz[r * e + k] - weighted);
           }
         }
-        // softmax backward: dz = g ⊙ (dg − Σ_k dg_k g_k)
-        INDArray s = dg.mul(gj).sum(true, 1); // [S, 1]
-        dFirst[expertCount + j] = dg.subiColumnVector(s).muli(gj);
+        dFirst[expertCount + j] = matrix(dz, rows, e, type);
       }
-      System.arraycopy(dExpert, 0, dFirst, 0, expertCount);
+      for (int k = 0; k < e; k++) dFirst[k] = matrix(dExpert[k], rows, he, type);
     }
     INDArray dItem = null;
     INDArray dUser = null;
@@ -287,12 +336,24 @@ public final class SharingBlock {
     return cfg.mode() == SharingMode.MMOE ? task : 0;
   }
 
-  /** Row-wise softmax of z [S, E], in place (shifted by the row max for stability). */
-  static INDArray softmaxRowsInPlace(INDArray z) {
-    z.subiColumnVector(z.max(true, 1));
-    Transforms.exp(z, false);
-    z.diviColumnVector(z.sum(true, 1));
-    return z;
+  /** Row-wise softmax of z [rows × cols] (row-major), in place, shifted by the row max. */
+  static void softmaxRows(double[] z, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+      int o = r * cols;
+      double max = Double.NEGATIVE_INFINITY;
+      for (int k = 0; k < cols; k++) max = Math.max(max, z[o + k]);
+      double sum = 0;
+      for (int k = 0; k < cols; k++) sum += z[o + k] = Math.exp(z[o + k] - max);
+      for (int k = 0; k < cols; k++) z[o + k] /= sum;
+    }
+  }
+
+  static double[] doubles(INDArray a) {
+    return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+  }
+
+  static INDArray matrix(double[] v, int rows, int cols, DataType type) {
+    return Nd4j.create(v, new long[] {rows, cols}, 'c').castTo(type);
   }
 
   private static INDArray oneHot(int[] group, int groups, INDArray like) {

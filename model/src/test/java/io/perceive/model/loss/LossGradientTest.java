@@ -106,6 +106,31 @@ class LossGradientTest {
         g);
     assertThat(l).isPositive();
     assertThat(g[2]).isZero();
+    // saturated heads: q = σ(-20)² underflows far below any clamp; gradients stay exact
+    double[] zs = {1.0, -20, -20};
+    double[][] ds = new double[3][1];
+    SymmetricKlBound.apply(
+        new double[] {zs[0]},
+        new double[] {zs[1]},
+        new double[] {zs[2]},
+        null,
+        1,
+        ds[0],
+        ds[1],
+        ds[2]);
+    check(
+        zs,
+        zz ->
+            SymmetricKlBound.apply(
+                new double[] {zz[0]},
+                new double[] {zz[1]},
+                new double[] {zz[2]},
+                null,
+                1,
+                new double[1],
+                new double[1],
+                new double[1]),
+        new double[] {ds[0][0], ds[1][0], ds[2][0]});
     // consistent heads: p(order) = p(click)·p(conversion) gives a zero bound
     double pc = 0.3;
     double pv = 0.2;

@@ -1,0 +1,137 @@
+package io.perceive.model.layers;
+
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Element access to a c-contiguous INDArray's native memory from plain Java loops, without a copy.
+ * ND4J costs 10–70 µs per call here (STACK.md); the per-step LSTM element-wise work is a dozen
+ * small ops, so it is done in one fused Java pass over these views instead (measured in
+ * docs/model-performance.md). Values are read and written as double in both FLOAT and DOUBLE, so
+ * the arithmetic is the same code in both precisions.
+ */
+abstract sealed class NativeValues {
+
+  /** Index of element 0 of the array inside the buffer. */
+  final int base;
+
+  NativeValues(int base) {
+    this.base = base;
+  }
+
+  abstract double get(int i);
+
+  abstract void set(int i, double v);
+
+  /** A view of {@code a}, which must be c-ordered and contiguous (e.g. a row block). */
+  static NativeValues of(INDArray a) {
+    if (!isContiguousC(a))
+      throw new IllegalArgumentException(
+          "expected a contiguous c-order array, got shape "
+              + java.util.Arrays.toString(a.shape())
+              + " stride "
+              + java.util.Arrays.toString(a.stride()));
+    int base = Math.toIntExact(a.offset());
+    return switch (a.dataType()) {
+      case FLOAT -> new Floats(a.data().asNioFloat(), base);
+      case DOUBLE -> new Doubles(a.data().asNioDouble(), base);
+      default ->
+          throw new IllegalArgumentException("FLOAT or DOUBLE required, got " + a.dataType());
+    };
+  }
+
+  static boolean isContiguousC(INDArray a) {
+    if (a.ordering() != 'c' && a.rank() > 1) return false;
+    long expected = 1;
+    for (int d = a.rank() - 1; d >= 0; d--) {
+      if (a.size(d) > 1 && a.stride(d) != expected) return false;
+      expected *= a.size(d);
+    }
+    return true;
+  }
+
+  /**
+   * A c-order view of rows [from, to) of a contiguous matrix-like array whose rows have {@code
+   * rowLength} elements (rank kept as given by {@code shape}).
+   */
+  static INDArray rows(INDArray a, long from, long to, long rowLength) {
+    return Nd4j.create(
+        a.data(),
+        new long[] {to - from, rowLength},
+        new long[] {rowLength, 1},
+        a.offset() + from * rowLength,
+        'c',
+        a.dataType());
+  }
+
+  /** A c-order view of the contiguous block [offset, offset + rows*cols) as [rows, cols]. */
+  static INDArray block(INDArray a, long offset, long rows, long cols) {
+    return Nd4j.create(
+        a.data(),
+        new long[] {rows, cols},
+        new long[] {cols, 1},
+        a.offset() + offset,
+        'c',
+        a.dataType());
+  }
+
+  static INDArray zeros(DataType type, long... shape) {
+    return Nd4j.zeros(type, shape);
+  }
+
+  static final class Floats extends NativeValues {
+    private final FloatBuffer b;
+
+    Floats(FloatBuffer b, int base) {
+      super(base);
+      this.b = b;
+    }
+
+    @Override
+    double get(int i) {
+      return b.get(base + i);
+    }
+
+    @Override
+    void set(int i, double v) {
+      b.put(base + i, (float) v);
+    }
+  }
+
+  static final class Doubles extends NativeValues {
+    private final DoubleBuffer b;
+
+    Doubles(DoubleBuffer b, int base) {
+      super(base);
+      this.b = b;
+    }
+
+    @Override
+    double get(int i) {
+      return b.get(base + i);
+    }
+
+    @Override
+    void set(int i, double v) {
+      b.put(base + i, v);
+    }
+  }
+
+  /** σ(x) = 1 / (1 + e^-x). */
+  static double sigmoid(double x) {
+    return 1.0 / (1.0 + Math.exp(-x));
+  }
+
+  /**
+   * tanh through one exp of a non-positive argument (no overflow, no cancellation for large |x|):
+   * Math.tanh is not a JIT intrinsic and cost 3× a sigmoid here (docs/model-performance.md).
+   */
+  static double tanh(double x) {
+    double t = Math.exp(-2.0 * Math.abs(x));
+    double r = (1.0 - t) / (1.0 + t);
+    return x < 0 ? -r : r;
+  }
+}

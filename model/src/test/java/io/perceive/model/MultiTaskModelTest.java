@@ -1,0 +1,197 @@
+package io.perceive.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.perceive.model.core.ParameterSet;
+import io.perceive.model.sharing.SharingMode;
+import io.perceive.model.testing.GradientCheck;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.buffer.DataType;
+
+class MultiTaskModelTest {
+
+  @ParameterizedTest
+  @EnumSource(SharingMode.class)
+  void wholeModelGradientsMatchFiniteDifferences(SharingMode mode) {
+    ModelConfig cfg =
+        ModelFixtures.small(mode)
+            .set(ModelConfig.KL_WEIGHT, 0.7)
+            .set(ModelConfig.PAIRWISE_WEIGHT, 0.5)
+            .set(ModelConfig.PRICE_WEIGHT, 0.3)
+            .build();
+    checkGradients(cfg, 21);
+  }
+
+  @Test
+  void esmmGradientsMatchFiniteDifferences() {
+    ModelConfig cfg =
+        ModelFixtures.small(SharingMode.MMOE)
+            .set(ModelConfig.ESMM, true)
+            .set(ModelConfig.KL_WEIGHT, 0.0)
+            .build();
+    checkGradients(cfg, 22);
+  }
+
+  private static void checkGradients(ModelConfig cfg, long seed) {
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.DOUBLE);
+    TrainingBatch batch = ModelFixtures.randomBatch(cfg, 4, 11, seed, DataType.DOUBLE);
+    Losses l = m.evaluate(p, batch);
+    assertThat(l.click()).isPositive();
+    assertThat(l.pairwise()).isPositive();
+    assertThat(l.price()).isPositive();
+    if (!cfg.esmm()) assertThat(l.klBound()).isPositive();
+    GradientCheck.check(
+        p,
+        q -> {
+          m.enforceStructure(q); // the structurally zero LSTM block is not a free parameter
+          return m.evaluate(q, batch).total();
+        },
+        q -> m.forwardBackward(q, batch).gradients(),
+        6,
+        seed);
+  }
+
+  @ParameterizedTest
+  @EnumSource(SharingMode.class)
+  void splitScoresEqualUnsplitForward(SharingMode mode) {
+    for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+      ModelConfig cfg = ModelFixtures.small(mode).build();
+      MultiTaskModel m = new MultiTaskModel(cfg);
+      ParameterSet p = m.initialise(type);
+      TrainingBatch b = ModelFixtures.randomBatch(cfg, 3, 12, 5, type);
+      MultiTaskModel.UserRepresentation u = m.encodeUser(p, b.users());
+      Predictions split = m.score(p, u, b.group(), b.candidates());
+      Predictions unsplit = m.scoreUnsplit(p, b.users(), b.group(), b.candidates());
+      Predictions training = m.forwardBackward(p, b).predictions();
+      Predictions predicted = m.predict(p, b);
+      double tol = type == DataType.DOUBLE ? 1e-6 : 1e-5;
+      for (int i = 0; i < b.samples(); i++) {
+        assertThat(split.click()[i]).isCloseTo(unsplit.click()[i], within(tol));
+        assertThat(split.conversion()[i]).isCloseTo(unsplit.conversion()[i], within(tol));
+        assertThat(split.order()[i]).isCloseTo(unsplit.order()[i], within(tol));
+        assertThat(training.click()[i]).isCloseTo(split.click()[i], within(tol));
+        assertThat(predicted.order()[i]).isCloseTo(split.order()[i], within(tol));
+      }
+    }
+  }
+
+  @Test
+  void scoresManyCandidatesForOneUser() {
+    ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    TrainingBatch one = ModelFixtures.randomBatch(cfg, 1, 40, 8, DataType.FLOAT);
+    MultiTaskModel.UserRepresentation u = m.encodeUser(p, one.users());
+    Predictions s = m.score(p, u, one.candidates());
+    Predictions ref = m.scoreUnsplit(p, one.users(), one.group(), one.candidates());
+    assertThat(s.size()).isEqualTo(40);
+    for (int i = 0; i < 40; i++) {
+      assertThat(s.click()[i]).isBetween(0.0, 1.0).isCloseTo(ref.click()[i], within(1e-5));
+      assertThat(s.order()[i]).isCloseTo(ref.order()[i], within(1e-5));
+    }
+    assertThat(u.pricePreference(0)).hasSize(3);
+    assertThat(java.util.Arrays.stream(u.pricePreference(0)).sum()).isCloseTo(1, within(1e-6));
+  }
+
+  @Test
+  void defaultSizesTrainAndScore() {
+    ModelConfig cfg = ModelConfig.defaults();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    TrainingBatch b = ModelFixtures.randomBatch(cfg, 4, 16, 9, DataType.FLOAT);
+    MultiTaskModel.StepResult r = m.forwardBackward(p, b);
+    assertThat(r.losses().total()).isFinite().isPositive();
+    assertThat(r.gradients().squaredNorm()).isFinite().isPositive();
+    Predictions s = m.score(p, m.encodeUser(p, b.users()), b.group(), b.candidates());
+    for (int i = 0; i < b.samples(); i++)
+      assertThat(s.click()[i]).isCloseTo(r.predictions().click()[i], within(1e-5));
+  }
+
+  @Test
+  void initialisationIsSeedDeterministic() {
+    ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
+    ParameterSet a = new MultiTaskModel(cfg).initialise(DataType.FLOAT);
+    ParameterSet b = new MultiTaskModel(cfg).initialise(DataType.FLOAT);
+    ParameterSet c =
+        new MultiTaskModel(cfg.toBuilder().set(ModelConfig.SEED, 43L).build())
+            .initialise(DataType.FLOAT);
+    assertThat(a.flat()).isEqualTo(b.flat());
+    assertThat(a.table(MultiTaskModel.ITEM_TABLE).weights())
+        .isEqualTo(b.table(MultiTaskModel.ITEM_TABLE).weights());
+    assertThat(a.flat()).isNotEqualTo(c.flat());
+    assertThat(a.tables().keySet())
+        .containsExactly(
+            "emb/item",
+            "emb/shop",
+            "emb/brand",
+            "emb/category",
+            "emb/behaviour_type",
+            "emb/scene",
+            "emb/time_gap",
+            "emb/user");
+    assertThat(a.denseSpecs().keySet())
+        .contains(
+            "tower_click/out/W",
+            "gate_order/W_user",
+            "gate_order/W_item",
+            "expert_2/W_user",
+            "profile/fill",
+            "item_features/fill",
+            "price/W");
+  }
+
+  @Test
+  void gateUtilisationIsReportedPerTask() {
+    ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    MultiTaskModel.StepResult r =
+        m.forwardBackward(p, ModelFixtures.randomBatch(cfg, 3, 9, 2, DataType.FLOAT));
+    assertThat(r.gateMeans()).hasNumberOfRows(3);
+    for (double[] g : r.gateMeans())
+      assertThat(java.util.Arrays.stream(g).sum()).isCloseTo(1, within(1e-5));
+  }
+
+  @Test
+  void badInputGetsAClearError() {
+    ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    TrainingBatch b = ModelFixtures.randomBatch(cfg, 2, 4, 3, DataType.FLOAT);
+    TrainingBatch.Users badScene =
+        new TrainingBatch.Users(
+            b.users().sequence(), b.users().userIds(), b.users().profile(), new int[] {0, 99});
+    assertThatThrownBy(() -> m.encodeUser(p, badScene)).hasMessageContaining("scene code 99");
+    TrainingBatch.Candidates none =
+        new TrainingBatch.Candidates(
+            new long[0], new long[0], new long[0], new long[0], new float[0]);
+    assertThat(m.score(p, m.encodeUser(p, b.users()), new int[0], none).size()).isZero();
+    assertThatThrownBy(
+            () ->
+                new TrainingBatch(
+                    b.users(),
+                    new int[0],
+                    none,
+                    new TrainingBatch.Labels(new float[0], new float[0], new float[0], new int[0])))
+        .hasMessageContaining("at least one sample");
+    assertThatThrownBy(
+            () -> new TrainingBatch(b.users(), new int[] {0, 1, 2, 0}, b.candidates(), b.labels()))
+        .hasMessageContaining("group 2");
+    TrainingBatch.Labels badLabel =
+        new TrainingBatch.Labels(
+            new float[] {0.5f, 0, 0, 0},
+            b.labels().conversion(),
+            b.labels().order(),
+            b.labels().priceLevel());
+    assertThatThrownBy(
+            () ->
+                m.forwardBackward(
+                    p, new TrainingBatch(b.users(), b.group(), b.candidates(), badLabel)))
+        .hasMessageContaining("not 0/1/NaN");
+  }
+}
