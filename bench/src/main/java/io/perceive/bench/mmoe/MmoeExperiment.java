@@ -44,7 +44,8 @@ public final class MmoeExperiment {
           .build();
 
   /**
-   * Every knob of a run, with defaults sized to finish within ~10 minutes on one core.
+   * Every knob of a run; the defaults took 942 s (36 models, one JVM per correlation and seed) on
+   * this 2-core machine while three other engineers built on it.
    *
    * @param seeds independent repetitions (data, task vectors and initialisation all re-drawn)
    * @param correlations task correlations p to compare
