@@ -44,7 +44,8 @@ public final class MmoeExperiment {
           .build();
 
   /**
-   * Every knob of a run, with defaults sized to finish within ~10 minutes on one core.
+   * Every knob of a run; the defaults took 942 s (36 models, one JVM per correlation and seed) on
+   * this 2-core machine while three other engineers built on it.
    *
    * @param seeds independent repetitions (data, task vectors and initialisation all re-drawn)
    * @param correlations task correlations p to compare
@@ -389,7 +390,7 @@ public final class MmoeExperiment {
     md.append("Mean final **test MSE** (average of the two tasks) ± standard deviation over ")
         .append(runs.stream().mapToInt(Run::seed).distinct().count())
         .append(
-            " seeds; lower is better. Each seed draws new task vectors, sines, data and initialisation; the three models of one seed share the data.\n\n");
+            " seeds; lower is better. Each seed draws new task vectors, sines, data and initialisation; within one seed the three models and the three correlations share them (a paired comparison: only p differs between columns).\n\n");
     md.append(table(runs)).append('\n');
     md.append("Pearson correlation of the two training label sets (mean over seeds):");
     for (double c : s.correlations()) {
