@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -23,8 +22,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * with Adam state) and the predictions it made when written: today's reader and model must rebuild
  * the model from the stored configuration, load the parameters and predict the same. The input
  * batch is {@code ModelFixtures.randomBatch(cfg, 3, 12, 5, FLOAT)}; if that fixture changes,
- * regenerate: {@code mvn -pl model test -Dtest=GoldenModelSnapshotTest
- * -Dperceive.golden.write=true}.
+ * regenerate with this class's {@code main} under a new file name and keep the old file and its
+ * test as the previous version's golden fixture. It was written by a version-1 configuration, which
+ * predates the interaction term: it also proves that old snapshots keep loading.
  */
 class GoldenModelSnapshotTest {
 
@@ -35,9 +35,8 @@ class GoldenModelSnapshotTest {
     return ModelFixtures.randomBatch(cfg, 3, 12, 5, DataType.FLOAT);
   }
 
-  @Test
-  @EnabledIfSystemProperty(named = "perceive.golden.write", matches = "true")
-  void writeGoldenModel() throws Exception {
+  /** Writes the fixture (run from {@code model/} with the test class path); see the class doc. */
+  public static void main(String[] args) throws Exception {
     ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
     MultiTaskModel m = new MultiTaskModel(cfg);
     ParameterSet p = m.initialise(DataType.FLOAT);
