@@ -481,4 +481,18 @@ public final class SequenceBenchmark {
   static double min(long[] t) {
     return Arrays.stream(t).min().orElse(0);
   }
+
+  /** The OpenBLAS libraries mapped into this process (which one JavaCPP loaded), from /proc. */
+  static String blasLibraries() {
+    try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+      return "BLAS libraries loaded: "
+          + lines
+              .map(l -> l.substring(l.lastIndexOf(' ') + 1))
+              .filter(f -> f.contains("openblas"))
+              .distinct()
+              .collect(java.util.stream.Collectors.joining(", "));
+    } catch (java.io.IOException e) {
+      return "BLAS libraries loaded: unknown (" + e.getMessage() + ")";
+    }
+  }
 }
