@@ -481,4 +481,29 @@ public final class SequenceBenchmark {
   static double min(long[] t) {
     return Arrays.stream(t).min().orElse(0);
   }
+
+  /** The first three fields of /proc/loadavg (1, 5, 15 minutes). */
+  static String loadAverage() {
+    try {
+      String[] f =
+          java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (java.io.IOException e) {
+      return "unknown";
+    }
+  }
+
+  /** The OpenBLAS libraries mapped into this process (which one JavaCPP loaded), from /proc. */
+  static String blasLibraries() {
+    try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+      return "BLAS libraries loaded: "
+          + lines
+              .map(l -> l.substring(l.lastIndexOf(' ') + 1))
+              .filter(f -> f.contains("openblas"))
+              .distinct()
+              .collect(java.util.stream.Collectors.joining(", "));
+    } catch (java.io.IOException e) {
+      return "BLAS libraries loaded: unknown (" + e.getMessage() + ")";
+    }
+  }
 }

@@ -61,9 +61,7 @@ public final class Gradients {
               + rows.length
               + " rows of "
               + acc.dim);
-    double[] d =
-        dRows.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c').data().asDouble();
-    acc.add(rows, d);
+    acc.add(rows, HostView.toDoubles(dRows));
   }
 
   /** The accumulated rows of a table (unique, ascending), in the parameters' data type. */
@@ -98,45 +96,107 @@ public final class Gradients {
     for (RowAccumulator a : sparse.values()) a.clear();
   }
 
-  /** Accumulates row gradients in double precision; rows keyed by table row index. */
+  /**
+   * Accumulates row gradients in double precision; rows keyed by table row index. An
+   * open-addressing int → slot map over one growing value pool, instead of a {@code
+   * HashMap<Integer, double[]>}: a minibatch adds tens of thousands of gathered rows (T × G per
+   * sequence table), and boxing plus one small array per row showed in profiles.
+   */
   static final class RowAccumulator {
     final int dim;
-    private final Map<Integer, double[]> rows = new HashMap<>();
+    private int[] keys = new int[64]; // table row per hash slot
+    private int[] slotOf = empty(64); // index into the pool per hash slot, -1 = empty
+    private int[] order = new int[32]; // table row of each pool slot, in insertion order
+    private double[] pool;
+    private int size;
 
     RowAccumulator(int dim) {
       this.dim = dim;
+      pool = new double[32 * dim];
+    }
+
+    private static int[] empty(int n) {
+      int[] a = new int[n];
+      Arrays.fill(a, -1);
+      return a;
+    }
+
+    /** The pool slot of table row {@code row}, created (zero) when absent. */
+    private int slot(int row) {
+      int mask = keys.length - 1;
+      int h = mix(row) & mask;
+      while (slotOf[h] >= 0) {
+        if (keys[h] == row) return slotOf[h];
+        h = (h + 1) & mask;
+      }
+      if (size == order.length) {
+        order = Arrays.copyOf(order, size * 2);
+        pool = Arrays.copyOf(pool, size * 2 * dim);
+      }
+      keys[h] = row;
+      slotOf[h] = size;
+      order[size] = row;
+      int s = size++;
+      if (size * 2 > keys.length) rehash();
+      return s;
+    }
+
+    private static int mix(int x) {
+      int h = x * 0x9E3779B9;
+      return h ^ (h >>> 16);
+    }
+
+    private void rehash() {
+      int[] k = new int[keys.length * 2];
+      int[] v = empty(k.length);
+      int mask = k.length - 1;
+      for (int s = 0; s < size; s++) {
+        int h = mix(order[s]) & mask;
+        while (v[h] >= 0) h = (h + 1) & mask;
+        k[h] = order[s];
+        v[h] = s;
+      }
+      keys = k;
+      slotOf = v;
     }
 
     void add(int[] idx, double[] d) {
       for (int i = 0; i < idx.length; i++) {
-        double[] r = rows.computeIfAbsent(idx[i], k -> new double[dim]);
-        int o = i * dim;
-        for (int j = 0; j < dim; j++) r[j] += d[o + j];
+        int o = slot(idx[i]) * dim;
+        int src = i * dim;
+        for (int j = 0; j < dim; j++) pool[o + j] += d[src + j];
       }
     }
 
     void scale(double s) {
-      for (double[] r : rows.values()) for (int j = 0; j < dim; j++) r[j] *= s;
+      for (int i = 0; i < size * dim; i++) pool[i] *= s;
     }
 
     double squaredNorm() {
       double n = 0;
-      for (double[] r : rows.values()) for (double x : r) n += x * x;
+      for (int i = 0; i < size * dim; i++) n += pool[i] * pool[i];
       return n;
     }
 
     void clear() {
-      rows.clear();
+      Arrays.fill(slotOf, -1);
+      Arrays.fill(pool, 0, size * dim, 0.0);
+      size = 0;
     }
 
     SparseRows toSparse(String table, org.nd4j.linalg.api.buffer.DataType type) {
-      int[] idx = rows.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
-      double[] v = new double[idx.length * dim];
-      for (int i = 0; i < idx.length; i++) System.arraycopy(rows.get(idx[i]), 0, v, i * dim, dim);
+      long[] rowAndSlot = new long[size]; // sorted by table row (signed), slot in the low bits
+      for (int s = 0; s < size; s++) rowAndSlot[s] = ((long) order[s] << 32) | s;
+      Arrays.sort(rowAndSlot);
+      int[] idx = new int[size];
+      double[] v = new double[size * dim];
+      for (int i = 0; i < size; i++) {
+        int slot = (int) rowAndSlot[i];
+        idx[i] = order[slot];
+        System.arraycopy(pool, slot * dim, v, i * dim, dim);
+      }
       INDArray values =
-          idx.length == 0
-              ? Nd4j.zeros(type, 0, dim)
-              : Nd4j.create(v, new long[] {idx.length, dim}, 'c').castTo(type);
+          size == 0 ? Nd4j.zeros(type, 0, dim) : HostView.fromDoubles(v, size, dim, type);
       return new SparseRows(table, idx, values);
     }
   }

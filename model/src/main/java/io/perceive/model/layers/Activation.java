@@ -20,6 +20,16 @@ public enum Activation {
     };
   }
 
+  /** The activation of one value (the Java loops' version of {@link #applyInPlace}). */
+  public double apply(double z) {
+    return switch (this) {
+      case IDENTITY -> z;
+      case RELU -> z > 0 ? z : 0;
+      case TANH -> Math.tanh(z);
+      case SIGMOID -> 1 / (1 + Math.exp(-z));
+    };
+  }
+
   /** Turns dL/dy into dL/dz in place, given the activation's output {@code y}; returns it. */
   public INDArray backwardInPlace(INDArray dy, INDArray y) {
     switch (this) {

@@ -18,6 +18,14 @@ public final class Dense {
   public static final class Cache {
     INDArray x; // [B, in]
     INDArray y; // [B, out]
+
+    /** A cache filled by a caller that computed the forward itself (SharingBlock's towers). */
+    public static Cache of(INDArray x, INDArray y) {
+      Cache c = new Cache();
+      c.x = x;
+      c.y = y;
+      return c;
+    }
   }
 
   private final String name;
@@ -43,6 +51,10 @@ public final class Dense {
 
   public int out() {
     return out;
+  }
+
+  public Activation activation() {
+    return act;
   }
 
   public String weightName() {

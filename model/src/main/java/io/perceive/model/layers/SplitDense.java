@@ -22,6 +22,14 @@ public final class SplitDense {
   public static final class Cache {
     INDArray item; // [S, itemIn]
     INDArray y; // [S, out]
+
+    /** A cache filled by a caller that computed the forward itself (SharingBlock's fused gemm). */
+    public static Cache of(INDArray item, INDArray y) {
+      Cache c = new Cache();
+      c.item = item;
+      c.y = y;
+      return c;
+    }
   }
 
   private final String name;

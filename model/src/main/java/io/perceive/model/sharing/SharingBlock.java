@@ -1,6 +1,7 @@
 package io.perceive.model.sharing;
 
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.ParameterSet;
 import io.perceive.model.layers.Activation;
 import io.perceive.model.layers.Dense;
@@ -172,17 +173,173 @@ public final class SharingBlock {
         if (group[s] < 0 || group[s] >= g)
           throw new IllegalArgumentException("sample " + s + " has group " + group[s] + " of " + g);
     }
-    SplitDense.Cache[] fc = new SplitDense.Cache[first.size()];
-    INDArray[] firstOut = new INDArray[first.size()];
-    INDArray selector =
-        user == null ? null : oneHot(group, (int) user.user().rows(), item); // [G, S]
+    if (cache == null) return infer(p, user, group, item);
+    DataType type = item.dataType();
+    int width = firstWidth();
+    // Every first layer's item half in ONE gemm over the side-by-side item weights [itemIn, N]:
+    // one BLAS call of S×N instead of 2 gemms + an activation per expert and gate (the per-call
+    // floor dominated scoring; docs/model-performance.md).
+    INDArray z = Nd4j.createUninitialized(type, rows, width); // [S, N]
+    Nd4j.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
+    double[] zv = HostView.toDoubles(z);
+    double[] add = rowAddend(p, user, width);
+    int off;
+    double[][] firstValues = new double[first.size()][];
+    SplitDense.Cache[] fc = cache == null ? null : new SplitDense.Cache[first.size()];
+    off = 0;
     for (int l = 0; l < first.size(); l++) {
-      fc[l] = new SplitDense.Cache();
-      INDArray half = user == null ? null : user.halves()[l]; // [G, out]
-      firstOut[l] = first.get(l).forward(p, selector, half, item, fc[l]);
+      SplitDense layer = first.get(l);
+      int out = layer.out();
+      boolean relu = isRelu(l);
+      double[] v = new double[rows * out];
+      for (int r = 0; r < rows; r++) {
+        int zo = r * width + off;
+        int ao = (user == null ? 0 : group[r]) * width + off;
+        int vo = r * out;
+        for (int j = 0; j < out; j++) {
+          double x = zv[zo + j] + add[ao + j];
+          v[vo + j] = relu && x < 0 ? 0 : x;
+        }
+      }
+      firstValues[l] = v;
+      if (fc != null) fc[l] = SplitDense.Cache.of(item, HostView.fromDoubles(v, rows, out, type));
+      off += out;
     }
-    if (cache != null) cache.groupOneHot = selector;
-    return afterFirstLayers(p, user, group, item, fc, firstOut, cache);
+    if (cache != null && user != null)
+      cache.groupOneHot = oneHot(group, (int) user.user().rows(), item); // [G, S]
+    return afterFirstLayers(p, user, group, rows, type, fc, firstValues, cache);
+  }
+
+  /** What every row of the first layers' output adds: its user's halves [G, N] or the biases. */
+  private double[] rowAddend(ParameterSet p, UserPart user, int width) {
+    double[] add = new double[(user == null ? 1 : (int) user.user().rows()) * width];
+    int off = 0;
+    for (int l = 0; l < first.size(); l++) {
+      int out = first.get(l).out();
+      double[] a =
+          HostView.toDoubles(user == null ? p.get(first.get(l).biasName()) : user.halves()[l]);
+      for (int gi = 0; gi < a.length / out; gi++)
+        System.arraycopy(a, gi * out, add, gi * width + off, out);
+      off += out;
+    }
+    return add;
+  }
+
+  /**
+   * The inference forward (no cache): the same arithmetic as the training forward, but streamed row
+   * by row through small reused buffers. Why: at 1,000+ candidates the training path's whole- batch
+   * Java temporaries (several MB per layer) made scoring memory-bound on this machine (a fresh 2 MB
+   * array copy measured ~1–2 ms); here each candidate's first-layer row is read once, its gates,
+   * softmax and mixtures are computed while it is in cache, and the mixtures are written straight
+   * into the towers' gemm inputs. Equality with the training forward is tested
+   * (MultiTaskModelTest.splitScoresEqualUnsplitForward).
+   */
+  private Output infer(ParameterSet p, UserPart user, int[] group, INDArray item) {
+    DataType type = item.dataType();
+    int rows = (int) item.rows();
+    int width = firstWidth();
+    INDArray z = Nd4j.createUninitialized(type, rows, width); // [S, N]
+    Nd4j.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
+    HostView zv = HostView.of(z);
+    double[] add = rowAddend(p, user, width);
+    int e = expertCount;
+    int mixWidth = gateCount == 0 ? first.get(0).out() : cfg.expertHidden();
+    int mixCount = Math.max(gateCount, 1);
+    INDArray[] mixtures = new INDArray[mixCount];
+    HostView[] mixViews = new HostView[mixCount];
+    for (int j = 0; j < mixCount; j++) {
+      mixtures[j] = Nd4j.createUninitialized(type, rows, mixWidth);
+      mixViews[j] = HostView.of(mixtures[j]);
+    }
+    double[][] gateMeans = gateCount == 0 ? null : new double[gateCount][e];
+    double[] row = new double[width];
+    double[] mix = new double[mixWidth];
+    int gateOff = e * mixWidth; // experts come first, then the gates' logits
+    for (int r = 0; r < rows; r++) {
+      zv.read(r * width, row, 0, width);
+      int ao = (user == null ? 0 : group[r]) * width;
+      for (int i = 0; i < width; i++) row[i] += add[ao + i];
+      if (gateCount == 0) {
+        for (int i = 0; i < mixWidth; i++) row[i] = Math.max(row[i], 0); // bottom ReLU
+        mixViews[0].write(r * mixWidth, row, 0, mixWidth);
+        continue;
+      }
+      for (int i = 0; i < gateOff; i++) row[i] = Math.max(row[i], 0); // expert ReLU
+      for (int j = 0; j < gateCount; j++) {
+        int go = gateOff + j * e;
+        softmaxRow(row, go, e);
+        java.util.Arrays.fill(mix, 0);
+        for (int k = 0; k < e; k++) { // f_j = Σ_k g_j[k] e_k  (eq. 5)
+          double gk = row[go + k];
+          gateMeans[j][k] += gk / rows;
+          int eo = k * mixWidth;
+          for (int h = 0; h < mixWidth; h++) mix[h] += gk * row[eo + h];
+        }
+        mixViews[j].write(r * mixWidth, mix, 0, mixWidth);
+      }
+    }
+    int n = cfg.tasks().size();
+    INDArray[] outs = new INDArray[n];
+    for (int t = 0; t < n; t++) {
+      INDArray in = mixtures[mixtureOf(t)];
+      int inWidth = mixWidth;
+      double[] hb = null;
+      Activation hAct = null;
+      if (towerHidden[t] != null) {
+        Dense d = towerHidden[t];
+        INDArray y = Nd4j.createUninitialized(type, rows, d.out()); // [S, towerHidden]
+        Nd4j.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
+        in = y;
+        inWidth = d.out();
+        hb = HostView.toDoubles(p.get(d.biasName()));
+        hAct = d.activation();
+      }
+      Dense d = towerOut[t];
+      double[] w = HostView.toDoubles(p.get(d.weightName())); // [inWidth, 1]
+      double b = HostView.toDoubles(p.get(d.biasName()))[0];
+      Activation act = d.activation();
+      HostView iv = HostView.of(in);
+      double[] x = new double[inWidth];
+      double[] out = new double[rows];
+      for (int r = 0; r < rows; r++) {
+        iv.read(r * inWidth, x, 0, inWidth);
+        double sum = b;
+        for (int j = 0; j < inWidth; j++)
+          sum += (hAct == null ? x[j] : hAct.apply(x[j] + hb[j])) * w[j];
+        out[r] = act.apply(sum);
+      }
+      outs[t] = HostView.fromDoubles(out, rows, 1, type); // [S, 1]
+    }
+    return new Output(outs, gateMeans);
+  }
+
+  /** Softmax of z[off, off + n) in place, shifted by the max. */
+  private static void softmaxRow(double[] z, int off, int n) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int k = 0; k < n; k++) max = Math.max(max, z[off + k]);
+    double sum = 0;
+    for (int k = 0; k < n; k++) sum += z[off + k] = Math.exp(z[off + k] - max);
+    for (int k = 0; k < n; k++) z[off + k] /= sum;
+  }
+
+  /** Total output width of the first layers (bottom, or experts then gates). */
+  private int firstWidth() {
+    int n = 0;
+    for (SplitDense d : first) n += d.out();
+    return n;
+  }
+
+  /** The first layers' item weights side by side, [itemIn, N] (a copy when more than one). */
+  private INDArray itemWeights(ParameterSet p) {
+    if (first.size() == 1) return p.get(first.get(0).itemWeightName());
+    INDArray[] w = new INDArray[first.size()];
+    for (int l = 0; l < w.length; l++) w[l] = p.get(first.get(l).itemWeightName());
+    return Nd4j.hstack(w);
+  }
+
+  /** Bottom and experts are ReLU layers, gates are linear (their softmax follows). */
+  private boolean isRelu(int layer) {
+    return gateCount == 0 || layer < expertCount;
   }
 
   /**
@@ -191,36 +348,38 @@ public final class SharingBlock {
    * Equal to {@link #forward(ParameterSet, UserPart, int[], INDArray, Cache)} up to rounding.
    */
   public Output forwardUnsplit(ParameterSet p, INDArray userInput, INDArray item) {
-    INDArray[] firstOut = new INDArray[first.size()];
+    double[][] firstValues = new double[first.size()][];
     for (int l = 0; l < first.size(); l++)
-      firstOut[l] = first.get(l).forwardUnsplit(p, userInput, item);
-    return afterFirstLayers(p, null, null, item, null, firstOut, null);
+      firstValues[l] = HostView.toDoubles(first.get(l).forwardUnsplit(p, userInput, item));
+    return afterFirstLayers(
+        p, null, null, (int) item.rows(), item.dataType(), null, firstValues, null);
   }
 
+  /** From the first layers' outputs (firstValues[l] [S * out_l], row-major) to the towers. */
   private Output afterFirstLayers(
       ParameterSet p,
       UserPart user,
       int[] group,
-      INDArray item,
+      int rows,
+      DataType type,
       SplitDense.Cache[] fc,
-      INDArray[] firstOut,
+      double[][] firstValues,
       Cache cache) {
-    int rows = (int) item.rows();
-    INDArray[] experts = new INDArray[expertCount];
-    System.arraycopy(firstOut, 0, experts, 0, expertCount);
     int he = cfg.expertHidden();
     INDArray[] mixtures = new INDArray[Math.max(gateCount, 1)];
+    double[][] mixtureValues = new double[mixtures.length][]; // the same, [S * width] in Java
     double[][] gateMeans = gateCount == 0 ? null : new double[gateCount][];
     double[][] expertValues = new double[expertCount][]; // [S * he] each
     double[][] gateValues = new double[gateCount][]; // [S * E] each, softmax outputs
     if (gateCount == 0) {
-      mixtures[0] = firstOut[0]; // shared bottom [S, bottomHidden]
+      mixtureValues[0] = firstValues[0];
+      mixtures[0] = HostView.fromDoubles(firstValues[0], rows, first.get(0).out(), type);
     } else {
       // Gates and mixtures in plain Java: 2·E ND4J broadcasts per gate cost more than the
       // S·E·he multiply-adds themselves (STACK.md: 10–70 µs per ND4J call).
-      for (int k = 0; k < expertCount; k++) expertValues[k] = doubles(experts[k]);
+      System.arraycopy(firstValues, 0, expertValues, 0, expertCount);
       for (int j = 0; j < gateCount; j++) {
-        double[] gv = doubles(firstOut[expertCount + j]); // [S * E] logits
+        double[] gv = firstValues[expertCount + j].clone(); // [S * E] logits
         softmaxRows(gv, rows, expertCount);
         gateValues[j] = gv;
         double[] mean = new double[expertCount];
@@ -234,7 +393,8 @@ public final class SharingBlock {
             int o = r * he;
             for (int h = 0; h < he; h++) f[o + h] += gk * e[o + h];
           }
-        mixtures[j] = matrix(f, rows, he, item.dataType()); // [S, he]
+        mixtureValues[j] = f;
+        mixtures[j] = HostView.fromDoubles(f, rows, he, type); // [S, he]
       }
     }
     int n = cfg.tasks().size();
@@ -243,12 +403,39 @@ public final class SharingBlock {
     Dense.Cache[] to = new Dense.Cache[n];
     for (int t = 0; t < n; t++) {
       INDArray in = mixtures[mixtureOf(t)];
+      double[] x = mixtureValues[mixtureOf(t)];
+      int width = (int) in.columns();
       if (towerHidden[t] != null) {
-        th[t] = new Dense.Cache();
-        in = towerHidden[t].forward(p, in, th[t]);
+        // the hidden layer's gemm in BLAS; bias and activation in the Java pass that reads it back
+        Dense d = towerHidden[t];
+        INDArray y = Nd4j.createUninitialized(type, rows, d.out()); // [S, towerHidden]
+        Nd4j.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
+        x = HostView.toDoubles(y);
+        double[] b = HostView.toDoubles(p.get(d.biasName()));
+        Activation act = d.activation();
+        for (int r = 0, i = 0; r < rows; r++)
+          for (int j = 0; j < b.length; j++, i++) x[i] = act.apply(x[i] + b[j]);
+        if (cache != null) {
+          HostView.of(y).write(0, x, 0, x.length);
+          th[t] = Dense.Cache.of(in, y);
+        }
+        in = y;
+        width = d.out();
       }
-      to[t] = new Dense.Cache();
-      outs[t] = towerOut[t].forward(p, in, to[t]); // [S, 1]
+      // the one-unit output layer as a dot product per row in Java (no gemm, no broadcasts)
+      Dense d = towerOut[t];
+      double[] w = HostView.toDoubles(p.get(d.weightName())); // [width, 1]
+      double b = HostView.toDoubles(p.get(d.biasName()))[0];
+      Activation act = d.activation();
+      double[] z = new double[rows];
+      for (int r = 0; r < rows; r++) {
+        double sum = b;
+        int o = r * width;
+        for (int j = 0; j < width; j++) sum += x[o + j] * w[j];
+        z[r] = act.apply(sum);
+      }
+      outs[t] = HostView.fromDoubles(z, rows, 1, type); // [S, 1]
+      if (cache != null) to[t] = Dense.Cache.of(in, outs[t]);
     }
     if (cache != null) {
       cache.user = user;
@@ -349,11 +536,11 @@ public final class SharingBlock {
   }
 
   static double[] doubles(INDArray a) {
-    return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+    return HostView.toDoubles(a);
   }
 
   static INDArray matrix(double[] v, int rows, int cols, DataType type) {
-    return Nd4j.create(v, new long[] {rows, cols}, 'c').castTo(type);
+    return HostView.fromDoubles(v, rows, cols, type);
   }
 
   private static INDArray oneHot(int[] group, int groups, INDArray like) {

@@ -1,0 +1,41 @@
+package io.perceive.bench;
+
+import io.perceive.model.ModelConfig;
+import io.perceive.model.MultiTaskModel;
+import io.perceive.model.TrainingBatch;
+import io.perceive.model.core.ParameterSet;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Steady-state serving loop: one encoded user, {@code score} over N candidates again and again for
+ * a given number of seconds; prints thread CPU time per call after 20 warm-up calls. Complements
+ * {@link ModelBenchmark}'s scoring table (which re-encodes the user before every call and takes a
+ * median of few calls). Args: [candidates=1000] [seconds=10].
+ */
+public final class ScoringLoop {
+
+  private ScoringLoop() {}
+
+  public static void main(String[] args) {
+    int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
+    int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+    ModelConfig cfg = ModelConfig.defaults();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.FLOAT);
+    MultiTaskModel.UserRepresentation u =
+        m.encodeUser(p, ModelBenchmark.batch(cfg, 1, 1, 7).users());
+    TrainingBatch.Candidates cand = ModelBenchmark.batch(cfg, 1, n, 100 + n).candidates();
+    System.out.println("# load average at start: " + SequenceBenchmark.loadAverage());
+    long end = System.nanoTime() + seconds * 1_000_000_000L;
+    int calls = 0;
+    long c0 = 0;
+    while (System.nanoTime() < end || calls <= 20) {
+      if (calls == 20) c0 = SequenceBenchmark.cpuNanos();
+      m.score(p, u, cand);
+      calls++;
+    }
+    System.out.printf(
+        "score %d candidates: %.2f ms thread CPU per call (%d calls)%n",
+        n, (SequenceBenchmark.cpuNanos() - c0) / 1e6 / (calls - 20), calls - 20);
+  }
+}
