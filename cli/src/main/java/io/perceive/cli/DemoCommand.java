@@ -23,6 +23,7 @@ public final class DemoCommand implements Command {
 
   @Override
   public int run(Args args, PrintStream out, PrintStream err) {
+    NativeMemory.enablePointerGc(); // a learner runs long: free dropped ND4J memory
     return Demo.main(args.raw());
   }
 }

@@ -26,6 +26,7 @@ public final class RunCommand implements Command {
 
   @Override
   public int run(Args args, PrintStream out, PrintStream err) throws Exception {
+    NativeMemory.enablePointerGc(); // a learner runs long: free dropped ND4J memory
     PerceiveRun.main(args.raw().toArray(new String[0]));
     return 0;
   }

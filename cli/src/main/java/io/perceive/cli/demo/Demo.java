@@ -7,6 +7,7 @@ import io.perceive.job.PerceiveJob;
 import io.perceive.job.publish.SnapshotStore;
 import io.perceive.sandbox.EmbeddedKafka;
 import io.perceive.sandbox.EventProducer;
+import io.perceive.sandbox.movielens.MovieLensReplay;
 import io.perceive.sandbox.world.TruthFile;
 import io.perceive.sandbox.world.TruthTable;
 import io.perceive.sandbox.world.World;
@@ -102,8 +103,12 @@ public final class Demo {
         log.printf("starting Kafka on 127.0.0.1:%d ...%n", ports[0]);
         kafka = EmbeddedKafka.start(kafkaDir, ports[0], ports[1]);
         bootstrap = kafka.bootstrapServers();
-        truthPath = out.resolve("truth.avro");
-        produced = produceWorld(bootstrap, truthPath);
+        if (o.source == DemoOptions.Source.MOVIELENS) {
+          produced = produceMovieLens(bootstrap);
+        } else {
+          truthPath = out.resolve("truth.avro");
+          produced = produceWorld(bootstrap, truthPath);
+        }
       }
 
       Configuration conf = jobConfiguration(bootstrap, out);
@@ -205,6 +210,34 @@ public final class Demo {
                       n,
                       wc.events,
                       rate);
+              });
+      producer.flush();
+    }
+    if (!o.quiet) log.println();
+    return sent;
+  }
+
+  /** Converts MovieLens from the Debian package at run time and streams it (no truth is known). */
+  private long produceMovieLens(String bootstrap) throws Exception {
+    log.println("converting MovieLens (r-cran-dslabs) ...");
+    List<MovieLensReplay.Rating> ratings = MovieLensReplay.load();
+    if (o.events != null && o.events < ratings.size())
+      ratings = ratings.subList(0, (int) (long) o.events);
+    long sent;
+    try (EventProducer producer =
+        new EventProducer(
+            bootstrap,
+            o.topic,
+            0,
+            java.time.Duration.ofSeconds(30),
+            io.perceive.schemas.EventValidator.forMovieLens())) {
+      sent =
+          producer.send(
+              MovieLensReplay.events(ratings),
+              (n, rate) -> {
+                if (!o.quiet)
+                  log.printf(
+                      Locale.ROOT, "\rproducing %,d MovieLens events (%,.0f events/s)", n, rate);
               });
       producer.flush();
     }
