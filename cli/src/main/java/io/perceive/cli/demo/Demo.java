@@ -1,9 +1,9 @@
 package io.perceive.cli.demo;
 
 import io.perceive.cli.report.DemoReport;
-import io.perceive.cli.report.PredictionRow;
 import io.perceive.job.JobOptions;
 import io.perceive.job.PerceiveJob;
+import io.perceive.job.learner.ScoredSample;
 import io.perceive.job.publish.SnapshotStore;
 import io.perceive.sandbox.EmbeddedKafka;
 import io.perceive.sandbox.EventProducer;
@@ -147,7 +147,7 @@ public final class Demo {
       progress.add(new DemoReport.Progress(wall, counts.getOrDefault("events_in", 0L)));
 
       TruthTable truth = truthPath == null ? null : TruthFile.read(truthPath);
-      List<PredictionRow> rows = readPredictions(out.resolve("predictions"));
+      List<ScoredSample> rows = readPredictions(out.resolve("predictions"));
       SnapshotStore store = new SnapshotStore(out.resolve("snapshots"), 1);
       long version = Math.max(0, store.highestVersion());
       int snapshots;
@@ -284,8 +284,8 @@ public final class Demo {
     return c;
   }
 
-  static List<PredictionRow> readPredictions(Path dir) throws IOException {
-    List<PredictionRow> rows = new ArrayList<>();
+  static List<ScoredSample> readPredictions(Path dir) throws IOException {
+    List<ScoredSample> rows = new ArrayList<>();
     if (!Files.isDirectory(dir)) return rows;
     List<Path> files;
     try (Stream<Path> s = Files.walk(dir)) {
@@ -297,7 +297,7 @@ public final class Demo {
     }
     for (Path f : files)
       for (String line : Files.readAllLines(f))
-        if (!line.isBlank()) rows.add(PredictionRow.parse(line));
+        if (!line.isBlank()) rows.add(ScoredSample.fromCsv(line));
     return rows;
   }
 

@@ -2,6 +2,7 @@ package io.perceive.cli.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.perceive.job.learner.ScoredSample;
 import io.perceive.model.metrics.Auc;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +50,7 @@ public final class DemoReport {
   private final List<Progress> progress;
 
   public DemoReport(
-      List<PredictionRow> predictions,
+      List<ScoredSample> predictions,
       Truth truth,
       long events,
       double wallSeconds,
@@ -59,8 +60,8 @@ public final class DemoReport {
       List<Progress> progress,
       Map<String, Object> settings) {
     this.progress = progress;
-    List<PredictionRow> ordered = new ArrayList<>(predictions);
-    ordered.sort(Comparator.comparingLong(PredictionRow::labelTimeMs));
+    List<ScoredSample> ordered = new ArrayList<>(predictions);
+    ordered.sort(Comparator.comparingLong(ScoredSample::labelTimeMs));
     json.put("events", events);
     json.put("wall_seconds", wallSeconds);
     json.put("events_per_second", wallSeconds > 0 ? events / wallSeconds : 0.0);
@@ -86,14 +87,14 @@ public final class DemoReport {
     return Double.isFinite(v) ? v : 0.0;
   }
 
-  static TaskFigures figures(List<PredictionRow> ordered, int task, Truth truth) {
-    List<PredictionRow> rows = new ArrayList<>();
-    for (PredictionRow r : ordered) if (r.label(task) >= 0) rows.add(r);
+  static TaskFigures figures(List<ScoredSample> ordered, int task, Truth truth) {
+    List<ScoredSample> rows = new ArrayList<>();
+    for (ScoredSample r : ordered) if (r.label(task) >= 0) rows.add(r);
     int n = rows.size();
-    List<PredictionRow> half = rows.subList(n / 2, n);
+    List<ScoredSample> half = rows.subList(n / 2, n);
     double auc = auc(half, task, null);
     double ll = 0;
-    for (PredictionRow r : half) {
+    for (ScoredSample r : half) {
       double p = Math.min(Math.max(r.score(task), 1e-7), 1 - 1e-7);
       ll -= r.label(task) == 1 ? Math.log(p) : Math.log(1 - p);
     }
@@ -106,7 +107,7 @@ public final class DemoReport {
     int chunks = Math.max(1, Math.min(20, n / 200));
     double[] ends = new double[chunks], ca = new double[chunks], co = new double[chunks];
     for (int c = 0; c < chunks; c++) {
-      List<PredictionRow> part = rows.subList(c * n / chunks, (c + 1) * n / chunks);
+      List<ScoredSample> part = rows.subList(c * n / chunks, (c + 1) * n / chunks);
       ends[c] = (c + 1) * (double) n / chunks;
       ca[c] = auc(part, task, null);
       co[c] = truth == null ? Double.NaN : auc(part, task, truth);
@@ -115,11 +116,11 @@ public final class DemoReport {
   }
 
   /** AUC of the model's scores, or of the true probabilities when {@code truth} is given. */
-  private static double auc(List<PredictionRow> rows, int task, Truth truth) {
+  private static double auc(List<ScoredSample> rows, int task, Truth truth) {
     double[] s = new double[rows.size()];
     float[] y = new float[rows.size()];
     int m = 0;
-    for (PredictionRow r : rows) {
+    for (ScoredSample r : rows) {
       double score;
       if (truth != null) {
         double[] p = truth.of(r.impressionEventId());

@@ -23,8 +23,13 @@ import java.util.Set;
 
 /**
  * A single-loop replay of a world through the label joiner and the model learner, without Flink or
- * Kafka: the reference the streaming job is compared with, and a quick way to study learning.
- * Usage: OfflineReplay [events] [lr] [key=value model overrides...]
+ * Kafka: a quick way to study learning (docs/streaming-learner.md). Simplifications: a user's label
+ * deadlines close only at that user's next event, and nothing is flushed at the end.
+ *
+ * <p>Usage: {@code OfflineReplay [events] [learning rate] [model key=value ...]}; environment
+ * {@code OPT=SGD|ADAGRAD|ADAM}; {@code DIAG=1} trains 15 epochs on the first 20 minibatches and
+ * prints the training AUC (can the model fit at all?); {@code LABEL_POS=1} replaces the click label
+ * by "position &lt; 2" (do the features reach the model?).
  */
 public final class OfflineReplay {
 
@@ -93,7 +98,6 @@ public final class OfflineReplay {
     for (Event e : all) {
       UserState st = users.computeIfAbsent(e.userId(), k -> new UserState(128));
       if (joiner.isDuplicate(st, e)) continue;
-      for (UserState any : users.values()) {} // no-op: deadlines are closed per user below
       joiner.onTime(st, e.timeMs() - 1, out);
       joiner.onEvent(st, e, out);
       if (batch.size() >= 256 && System.getenv("DIAG") != null) {
