@@ -5,6 +5,7 @@ import io.perceive.model.TrainingBatch.Labels;
 import io.perceive.model.TrainingBatch.Users;
 import io.perceive.model.core.EmbeddingTable;
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.ParameterSet;
 import io.perceive.model.layers.Activation;
 import io.perceive.model.layers.Dense;
@@ -89,7 +90,7 @@ public final class MultiTaskModel {
 
     /** Softmax over price levels of user {@code g}. */
     public double[] pricePreference(int g) {
-      double[] z = priceLogits.getRow(g).castTo(DataType.DOUBLE).dup().data().asDouble();
+      double[] z = HostView.toDoubles(priceLogits.getRow(g));
       double max = Double.NEGATIVE_INFINITY;
       for (double v : z) max = Math.max(max, v);
       double sum = 0;
@@ -609,11 +610,11 @@ public final class MultiTaskModel {
   }
 
   static INDArray matrix(double[] v, int rows, int cols, DataType type) {
-    return Nd4j.create(v, new long[] {rows, cols}, 'c').castTo(type);
+    return HostView.fromDoubles(v, rows, cols, type);
   }
 
   static double[] doubles(INDArray a) {
-    return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+    return HostView.toDoubles(a);
   }
 
   /** Names of the dense parameters by component, for docs and tests. */

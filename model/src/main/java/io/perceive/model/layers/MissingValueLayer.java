@@ -1,6 +1,7 @@
 package io.perceive.model.layers;
 
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
 import java.util.List;
@@ -127,15 +128,11 @@ public final class MissingValueLayer {
               + java.util.Arrays.toString(x.shape()));
     int rows = (int) x.rows();
     if (f == 0) return Nd4j.zeros(x.dataType(), rows, 0);
-    double[] in = x.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c').data().asDouble();
-    double[] mask =
-        present == null
-            ? null
-            : present.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c').data().asDouble();
+    double[] in = HostView.toDoubles(x);
+    double[] mask = present == null ? null : HostView.toDoubles(present);
     if (mask != null && mask.length != in.length)
       throw new IllegalArgumentException(name + ": presence mask shape differs from the input");
-    double[] fill =
-        p.get(fillName()).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).data().asDouble();
+    double[] fill = HostView.toDoubles(p.get(fillName()));
     double[] out = new double[in.length];
     boolean[] missing = new boolean[in.length];
     double[] slope = new double[in.length];
@@ -166,7 +163,7 @@ public final class MissingValueLayer {
   public INDArray backward(ParameterSet p, Gradients g, INDArray dy, Cache cache) {
     int f = features.size();
     if (f == 0) return dy;
-    double[] d = dy.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c').data().asDouble();
+    double[] d = HostView.toDoubles(dy);
     double[] dFill = new double[f];
     double[] dx = new double[d.length];
     for (int i = 0; i < d.length; i++) {
