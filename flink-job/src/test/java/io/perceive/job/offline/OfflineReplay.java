@@ -42,8 +42,12 @@ public final class OfflineReplay {
       model.put(kv[0], kv[1]);
     }
     ModelConfig cfg = ModelConfig.fromProperties(model);
-    WorldConfig wc =
-        WorldConfig.of(Map.of("events", "" + events, "users", "300", "items", "3000", "seed", "7"));
+    Map<String, String> world =
+        new HashMap<>(Map.of("events", "" + events, "users", "300", "items", "3000", "seed", "7"));
+    for (String kv : System.getenv().getOrDefault("WORLD", "").split(","))
+      if (kv.contains("="))
+        world.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+    WorldConfig wc = WorldConfig.of(world);
     FeatureLayout layout = new FeatureLayout(cfg);
     EventMapping mapping = new EventMapping(layout.eventProfileNames(), layout.eventItemNames());
     List<Event> all = new ArrayList<>();
