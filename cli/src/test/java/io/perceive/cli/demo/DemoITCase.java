@@ -27,12 +27,15 @@ class DemoITCase {
     Demo.Result r =
         Demo.run(
             List.of(
+                // a small world with a strong position effect, so 60k events show learning
                 "--events",
-                "30000",
+                "60000",
                 "--world-users",
-                "300",
+                "200",
                 "--world-items",
-                "3000",
+                "1000",
+                "--world-position_bias",
+                "1.2",
                 "--seed",
                 "7",
                 "--out",
@@ -54,10 +57,10 @@ class DemoITCase {
     Map<String, Object> click = (Map<String, Object>) tasks.get("click");
     double auc = ((Number) click.get("auc")).doubleValue();
     double oracle = ((Number) click.get("oracle_auc")).doubleValue();
-    // Measured 0.57-0.66 against an oracle of 0.84 on this world at 30k events; the gap is the
-    // open learning-quality problem (docs/streaming-learner.md), so the bound is "clearly learning".
-    assertThat(auc).as("click AUC").isGreaterThan(0.55);
-    assertThat(oracle - auc).as("gap to the oracle").isLessThan(0.3);
+    // Measured 0.689 against an oracle of 0.842 on this world (docs/streaming-learner.md); the gap
+    // is the open learning-quality problem, so the bounds say "clearly learning", not "at the oracle".
+    assertThat(auc).as("click AUC").isGreaterThan(0.6);
+    assertThat(oracle - auc).as("gap to the oracle").isLessThan(0.25);
     // one click row per impression
     assertThat(((Number) click.get("samples")).longValue()).isEqualTo(c.get("click_rows"));
     assertThat(((Number) report.get("model_version")).longValue()).isPositive();
