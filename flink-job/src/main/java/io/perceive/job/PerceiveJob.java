@@ -100,8 +100,7 @@ public final class PerceiveJob {
 
   public static ModelLearnerFactory learnerFactory(Configuration conf) {
     ModelConfig model = ModelConfig.fromProperties(modelProperties(conf));
-    return new ModelLearnerFactory(
-        model.toProperties(), optimizerProperties(conf), model.sequenceConfig().attentionWindow());
+    return new ModelLearnerFactory(model.toProperties(), optimizerProperties(conf));
   }
 
   public static Topology build(

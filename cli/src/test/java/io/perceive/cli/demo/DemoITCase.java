@@ -58,7 +58,8 @@ class DemoITCase {
     double auc = ((Number) click.get("auc")).doubleValue();
     double oracle = ((Number) click.get("oracle_auc")).doubleValue();
     // Measured 0.689 against an oracle of 0.842 on this world (docs/streaming-learner.md); the gap
-    // is the open learning-quality problem, so the bounds say "clearly learning", not "at the oracle".
+    // is the open learning-quality problem, so the bounds say "clearly learning", not "at the
+    // oracle".
     assertThat(auc).as("click AUC").isGreaterThan(0.6);
     assertThat(oracle - auc).as("gap to the oracle").isLessThan(0.25);
     // one click row per impression

@@ -22,38 +22,17 @@ public final class FeatureLayout implements Serializable {
   private final List<String> eventProfileNames = new ArrayList<>();
   private final List<String> eventItemNames = new ArrayList<>();
 
-  /** Per model profile feature: &gt;= 0 index into the event profile, else -(stat index) - 1. */
-  private final int[] profileSources;
-
-  /** Per model item feature: index into {@code Item.features} (0 = price), or POSITION. */
-  private final int[] itemSources;
-
   public FeatureLayout(ModelConfig cfg) {
-    List<MissingValueLayer.Feature> profile = cfg.profileFeatures();
-    profileSources = new int[profile.size()];
-    for (int i = 0; i < profile.size(); i++) {
-      String n = profile.get(i).name();
-      int stat = UserState.STAT_NAMES.indexOf(n);
-      if (stat >= 0) profileSources[i] = -stat - 1;
-      else if (n.startsWith("activity_"))
+    for (MissingValueLayer.Feature f : cfg.profileFeatures()) {
+      String n = f.name();
+      if (UserState.STAT_NAMES.contains(n)) continue;
+      if (n.startsWith("activity_"))
         throw new IllegalArgumentException(
             "unknown activity statistic '" + n + "'; known: " + UserState.STAT_NAMES);
-      else {
-        profileSources[i] = eventProfileNames.size();
-        eventProfileNames.add(n);
-      }
+      eventProfileNames.add(n);
     }
-    List<MissingValueLayer.Feature> item = cfg.itemFeatures();
-    itemSources = new int[item.size()];
-    for (int i = 0; i < item.size(); i++) {
-      String n = item.get(i).name();
-      if (n.equals("price")) itemSources[i] = 0;
-      else if (n.equals("position")) itemSources[i] = POSITION;
-      else {
-        eventItemNames.add(n);
-        itemSources[i] = eventItemNames.size();
-      }
-    }
+    for (MissingValueLayer.Feature f : cfg.itemFeatures())
+      if (!f.name().equals("price") && !f.name().equals("position")) eventItemNames.add(f.name());
   }
 
   /** Profile feature names read from events (the event mapping's order). */
@@ -65,35 +44,4 @@ public final class FeatureLayout implements Serializable {
   public List<String> eventItemNames() {
     return eventItemNames;
   }
-
-  public int profileWidth() {
-    return profileSources.length;
-  }
-
-  public int itemWidth() {
-    return itemSources.length;
-  }
-
-  /** Writes the model-order profile row of a request into {@code out} at {@code offset}. */
-  public void profileRow(float[] eventProfile, float[] stats, float[] out, int offset) {
-    for (int i = 0; i < profileSources.length; i++) {
-      int src = profileSources[i];
-      out[offset + i] =
-          src >= 0 ? (src < eventProfile.length ? eventProfile[src] : Float.NaN) : stats[-src - 1];
-    }
-  }
-
-  /**
-   * Writes the model-order item feature row into {@code out} at {@code offset}; {@code position} is
-   * the impression's slot (negative = unknown → missing).
-   */
-  public void itemRow(float[] itemFeatures, int position, float[] out, int offset) {
-    for (int i = 0; i < itemSources.length; i++) {
-      int src = itemSources[i];
-      if (src == POSITION) out[offset + i] = position < 0 ? Float.NaN : position;
-      else out[offset + i] = src < itemFeatures.length ? itemFeatures[src] : Float.NaN;
-    }
-  }
-
-  private static final int POSITION = -1;
 }

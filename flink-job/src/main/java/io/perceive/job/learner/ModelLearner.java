@@ -43,14 +43,12 @@ public final class ModelLearner implements Learner {
   private long version;
   private double[][] gates;
 
-  public ModelLearner(ModelConfig config, OptimizerConfig optimizerConfig, int window) {
+  public ModelLearner(ModelConfig config, OptimizerConfig optimizerConfig) {
     this.config = config;
     this.model = new MultiTaskModel(config);
     this.encoder = model.sequenceEncoder();
     this.timeGapBuckets = config.sequenceConfig().timeGapBuckets();
-    this.batches =
-        new BatchBuilder(
-            window, config.sequenceConfig().hidden(), timeGapBuckets, new FeatureLayout(config));
+    this.batches = new BatchBuilder(config);
     this.params = model.initialise(DataType.FLOAT);
     this.optimizer = optimizerConfig.create();
     optimizer.initialise(params);

@@ -16,12 +16,10 @@ public final class ModelLearnerFactory implements LearnerFactory {
 
   private final LinkedHashMap<String, String> model;
   private final LinkedHashMap<String, String> optimizer;
-  private final int window;
 
-  public ModelLearnerFactory(Map<String, String> model, Map<String, String> optimizer, int window) {
+  public ModelLearnerFactory(Map<String, String> model, Map<String, String> optimizer) {
     this.model = new LinkedHashMap<>(model);
     this.optimizer = new LinkedHashMap<>(optimizer);
-    this.window = window;
     modelConfig(); // validate on the client, before the job is submitted
     optimizerConfig();
   }
@@ -38,6 +36,6 @@ public final class ModelLearnerFactory implements LearnerFactory {
 
   @Override
   public Learner create(int subtaskIndex, int parallelism) {
-    return new ModelLearner(modelConfig(), optimizerConfig(), window);
+    return new ModelLearner(modelConfig(), optimizerConfig());
   }
 }

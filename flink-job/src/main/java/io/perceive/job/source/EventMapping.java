@@ -3,7 +3,7 @@ package io.perceive.job.source;
 import io.perceive.job.domain.Event;
 import io.perceive.job.domain.EventKind;
 import io.perceive.job.domain.Item;
-import io.perceive.job.domain.Scenes;
+import io.perceive.model.input.SceneCodes;
 import io.perceive.schemas.UserEvent;
 import java.io.Serializable;
 import java.util.List;
@@ -65,7 +65,7 @@ public final class EventMapping implements Serializable {
         u.getEventTimeMs(),
         u.getRequestId(),
         u.getPosition(),
-        Scenes.idOf(u.getScene()),
+        SceneCodes.of(u.getScene()),
         item,
         profile);
   }

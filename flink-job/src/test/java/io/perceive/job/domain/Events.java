@@ -1,5 +1,6 @@
 package io.perceive.job.domain;
 
+import io.perceive.model.input.SceneCodes;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Small builders for domain events in tests. */
@@ -20,7 +21,7 @@ final class Events {
         time,
         request,
         0,
-        Scenes.idOf("recommend"),
+        SceneCodes.of("recommend"),
         item(itemId, 30f),
         null);
   }

@@ -6,7 +6,7 @@ import io.perceive.job.domain.Event;
 import io.perceive.job.domain.EventKind;
 import io.perceive.job.domain.Item;
 import io.perceive.job.domain.LabelConfig;
-import io.perceive.job.domain.Scenes;
+import io.perceive.model.input.SceneCodes;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -66,7 +66,7 @@ class UserLearnerOperatorTest {
         time,
         request,
         0,
-        Scenes.idOf("search"),
+        SceneCodes.of("search"),
         new Item(item, 1, 2, 3, new float[] {25f}),
         null);
   }

@@ -68,7 +68,7 @@ public final class OfflineReplay {
             new float[] {5, 10, 20, 40, 80, 160, 320, 640, 1280});
     ModelLearner learner =
         new ModelLearner(
-            cfg, OptimizerConfig.defaults(OptimizerConfig.Kind.ADAM).withLearningRate(lr), 32);
+            cfg, OptimizerConfig.defaults(OptimizerConfig.Kind.ADAM).withLearningRate(lr));
     LabelJoiner joiner = new LabelJoiner(lc, mapping.profileSize(), learner);
     Map<Long, UserState> users = new HashMap<>();
     List<Sample> batch = new ArrayList<>();
