@@ -74,6 +74,7 @@ public final class OfflineReplay {
     List<Sample> batch = new ArrayList<>();
     List<double[]> scored = new ArrayList<>(); // label, score
     List<List<Sample>> kept = new ArrayList<>();
+    List<double[]> conv = new ArrayList<>(); // conversion label, score
     Set<String> seen = new HashSet<>();
     LabelJoiner.Output out =
         new LabelJoiner.Output() {
@@ -129,9 +130,12 @@ public final class OfflineReplay {
       }
       if (batch.size() >= 256) {
         float[][] p = learner.scoreThenTrain(batch);
-        for (int i = 0; i < batch.size(); i++)
+        for (int i = 0; i < batch.size(); i++) {
+          if (batch.get(i).conversion() >= 0)
+            conv.add(new double[] {batch.get(i).conversion(), p[i][1]});
           if (batch.get(i).click() >= 0)
             scored.add(new double[] {batch.get(i).click(), p[i][0], -batch.get(i).position()});
+        }
         batch.clear();
       }
     }
@@ -150,6 +154,13 @@ public final class OfflineReplay {
           "quarter %d: %d click rows, auc %.4f (position alone %.4f)%n",
           part, b - a, Auc.of(sc, y), Auc.of(pos, y));
     }
+    double[] cs = new double[conv.size() - conv.size() / 2];
+    float[] cy = new float[cs.length];
+    for (int i = conv.size() / 2; i < conv.size(); i++) {
+      cs[i - conv.size() / 2] = conv.get(i)[1];
+      cy[i - conv.size() / 2] = (float) conv.get(i)[0];
+    }
+    System.out.printf("conversion rows %d, last-half auc %.4f%n", conv.size(), Auc.of(cs, cy));
     System.out.printf("%.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 }
