@@ -16,8 +16,6 @@ import io.perceive.model.snapshot.Snapshot;
 import io.perceive.model.snapshot.SnapshotFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -140,13 +138,7 @@ public final class ModelLearner implements Learner {
   @Override
   public byte[] saveState() {
     try {
-      Path tmp = Files.createTempFile("perceive-replica", ".snap");
-      try {
-        SnapshotFile.write(tmp, snapshot(version, true));
-        return Files.readAllBytes(tmp);
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      return SnapshotFile.toBytes(snapshot(version, true));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serialise the learner replica", e);
     }
@@ -154,23 +146,18 @@ public final class ModelLearner implements Learner {
 
   @Override
   public void restoreState(byte[] state) {
+    Snapshot s;
     try {
-      Path tmp = Files.createTempFile("perceive-replica", ".snap");
-      try {
-        Files.write(tmp, state);
-        Snapshot s = SnapshotFile.read(tmp);
-        if (!ModelConfig.fromProperties(s.modelConfig()).equals(config))
-          throw new IllegalStateException(
-              "the checkpointed replica was trained with a different model configuration;"
-                  + " restore with the same model.* settings");
-        s.copyInto(params);
-        s.optimizerState().ifPresent(optimizer::importState);
-        version = s.modelVersion();
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      s = SnapshotFile.fromBytes(state, "checkpointed learner replica");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot restore the learner replica", e);
     }
+    if (!ModelConfig.fromProperties(s.modelConfig()).equals(config))
+      throw new IllegalStateException(
+          "the checkpointed replica was trained with a different model configuration;"
+              + " restore with the same model.* settings");
+    s.copyInto(params);
+    s.optimizerState().ifPresent(optimizer::importState);
+    version = s.modelVersion();
   }
 }

@@ -106,6 +106,59 @@ public final class SnapshotFile {
     }
   }
 
+  /**
+   * The same format as a file, in memory: for state that is not a file of its own, e.g. a learner's
+   * replica in Flink operator state.
+   */
+  public static byte[] toBytes(Snapshot s) throws IOException {
+    java.io.ByteArrayOutputStream payload = new java.io.ByteArrayOutputStream(1 << 16);
+    CRC32C crc = new CRC32C();
+    try (DataOutputStream out = new DataOutputStream(new CheckedOutputStream(payload, crc))) {
+      writePayload(out, s);
+    }
+    return ByteBuffer.allocate(HEADER_BYTES + payload.size() + TRAILER_BYTES)
+        .put(header(payload.size()))
+        .put(payload.toByteArray())
+        .putInt((int) crc.getValue())
+        .array();
+  }
+
+  /**
+   * Reads what {@link #toBytes} wrote, with the same refusals as {@link #read(Path)}; {@code
+   * source} names the bytes in messages.
+   */
+  public static Snapshot fromBytes(byte[] bytes, String source) throws IOException {
+    if (bytes.length < HEADER_BYTES + TRAILER_BYTES)
+      throw new MalformedDataException(
+          source
+              + ": truncated snapshot ("
+              + bytes.length
+              + " bytes, header alone is "
+              + HEADER_BYTES
+              + ")");
+    long payloadLength =
+        readHeader(source, new DataInputStream(new java.io.ByteArrayInputStream(bytes)));
+    long expected = HEADER_BYTES + payloadLength + TRAILER_BYTES;
+    if (bytes.length != expected)
+      throw new MalformedDataException(
+          source + ": snapshot length " + bytes.length + " differs from the announced " + expected);
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, HEADER_BYTES, (int) payloadLength);
+    int stored = ByteBuffer.wrap(bytes, HEADER_BYTES + (int) payloadLength, TRAILER_BYTES).getInt();
+    if (stored != (int) crc.getValue())
+      throw new MalformedDataException(source + ": checksum mismatch: the snapshot is corrupt");
+    try (DataInputStream in =
+        new DataInputStream(
+            new java.io.ByteArrayInputStream(
+                bytes, HEADER_BYTES, (int) payloadLength + TRAILER_BYTES))) {
+      return readPayload(in);
+    } catch (EOFException e) {
+      throw new MalformedDataException(source + ": payload shorter than its contents claim", e);
+    } catch (MalformedDataException | IllegalArgumentException e) {
+      throw new MalformedDataException(source + ": " + e.getMessage(), e);
+    }
+  }
+
   private static ByteBuffer header(long payloadLength) {
     return ByteBuffer.allocate(HEADER_BYTES)
         .put(MAGIC)
@@ -166,7 +219,7 @@ public final class SnapshotFile {
           file + ": truncated snapshot (" + size + " bytes, header alone is " + HEADER_BYTES + ")");
     long payloadLength;
     try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
-      payloadLength = readHeader(file, in);
+      payloadLength = readHeader(file.toString(), in);
     }
     long expected = HEADER_BYTES + payloadLength + TRAILER_BYTES;
     if (size < expected)
@@ -187,7 +240,7 @@ public final class SnapshotFile {
     }
   }
 
-  private static long readHeader(Path file, DataInputStream in) throws IOException {
+  private static long readHeader(String file, DataInputStream in) throws IOException {
     byte[] magic = new byte[MAGIC.length];
     in.readFully(magic);
     if (!Arrays.equals(magic, MAGIC))

@@ -192,4 +192,25 @@ class SnapshotFileTest {
         .isInstanceOf(MalformedDataException.class)
         .hasMessageContaining("checksum mismatch");
   }
+
+  @Test
+  void inMemoryFormIsTheFileFormatAndIsCheckedTheSameWay() throws Exception {
+    Path f = written();
+    Snapshot s = SnapshotFile.read(f);
+    byte[] bytes = SnapshotFile.toBytes(s);
+    assertThat(bytes).isEqualTo(java.nio.file.Files.readAllBytes(f));
+    Snapshot back = SnapshotFile.fromBytes(bytes, "replica");
+    assertThat(back.modelVersion()).isEqualTo(3);
+    assertBitIdentical(back.parameters(), s.parameters());
+    byte[] corrupt = bytes.clone();
+    corrupt[corrupt.length / 2] ^= 0x10;
+    assertThatThrownBy(() -> SnapshotFile.fromBytes(corrupt, "replica"))
+        .isInstanceOf(MalformedDataException.class)
+        .hasMessageContaining("replica: checksum mismatch");
+    assertThatThrownBy(
+            () ->
+                SnapshotFile.fromBytes(java.util.Arrays.copyOf(bytes, bytes.length - 1), "replica"))
+        .isInstanceOf(MalformedDataException.class)
+        .hasMessageContaining("differs from the announced");
+  }
 }
