@@ -119,7 +119,6 @@ public final class StateSizeReport {
         "per user: frozen request contexts %.1f (their window rows %.1f), pending impressions %.1f, pending clicks %.1f, window %.1f%n",
         (double) req / n,
         (double) reqWin / n,
-        (double) seen / n,
         (double) pi / n,
         (double) pc / n,
         (double) win / n);
