@@ -70,7 +70,13 @@ class ServingConsistencyITCase {
       StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(conf);
       env.setParallelism(1);
       PerceiveJob.build(env, conf);
-      env.execute("serving-consistency");
+      var result = env.execute("serving-consistency");
+      long applied = ((Number) result.getAccumulatorResult("events_in")).longValue();
+      long emitted = ((Number) result.getAccumulatorResult("user_states_emitted")).longValue();
+      System.out.printf(
+          "user-state: %d records for %d applied events (min interval 30 s of event time)%n",
+          emitted, applied);
+      assertThat(emitted).as("throttled: fewer records than events").isLessThan(applied);
 
       List<JsonNode> lines = readChecks(checks);
       long version = new SnapshotStore(snapshots, 1).highestVersion();

@@ -476,7 +476,10 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   }
 
   private void openUserStates(MetricGroup g) {
-    userStatesEmitted = g.counter("user_states_emitted");
+    userStatesEmitted =
+        g.counter(
+            "user_states_emitted",
+            new CountingAccumulator(getRuntimeContext(), "user_states_emitted"));
     checkUsers = new java.util.LinkedHashMap<>();
     checkItems = new java.util.LinkedHashMap<>(16, 0.75f, true);
   }
