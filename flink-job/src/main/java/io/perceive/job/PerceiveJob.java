@@ -50,7 +50,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  *        │ keyBy(user)
  *        ▼
  *   UserLearner (keyed RocksDB state, batched prequential training) ──duplicates──► events-dlq
- *        │
+ *        │  ──user states (throttled per user)──► user-state (compacted, key = user id)
+ *        │  ──serving check (end of input, optional)──► JSON lines
  *        ▼ scored samples → predictions output (optional)
  * </pre>
  */
