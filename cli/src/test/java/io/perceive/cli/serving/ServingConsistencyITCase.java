@@ -135,6 +135,10 @@ class ServingConsistencyITCase {
           // Control: the same window sent in the request, without the stored (h, c), must score
           // differently for a user whose state has advanced past the window start.
           UserServingState stored = store.get(user).orElseThrow();
+          // the store holds the very record the job checked: its version stamp and event time
+          assertThat(stored.getModelVersion()).isEqualTo(l.get("stateVersion").asLong());
+          assertThat(stored.getUpdatedAtEventTimeMs())
+              .isEqualTo(request.get("requestTimeMs").asLong() - 60_000);
           if (stored.getHidden().stream().anyMatch(v -> v != 0f)) {
             advancedStates++;
             JsonNode control = post(http, node.port(), withWindow(request, stored));
