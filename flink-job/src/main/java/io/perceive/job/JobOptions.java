@@ -181,6 +181,56 @@ public final class JobOptions {
               "Directory for the predictions output (CSV: ids, row, labels, scores, model version);"
                   + " unset = off.");
 
+  public static final ConfigOption<Boolean> USER_STATE_ENABLED =
+      ConfigOptions.key("perceive.user-state.enabled")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "Publish each user's serving state (LSTM (h, c) at the window start, the window's"
+                  + " behaviours, profile features, model version) to the user-state topic when it"
+                  + " changes, throttled per user.");
+
+  public static final ConfigOption<String> USER_STATE_TOPIC =
+      ConfigOptions.key("perceive.user-state.topic")
+          .stringType()
+          .defaultValue("user-state")
+          .withDescription(
+              "Compacted topic of UserServingState records (key = user id in decimal) that"
+                  + " serving follows; create it with cleanup.policy=compact.");
+
+  public static final ConfigOption<Duration> USER_STATE_MIN_INTERVAL =
+      ConfigOptions.key("perceive.user-state.min-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(30))
+          .withDescription(
+              "At most one user-state record per user per this much event time (0 = every"
+                  + " change); the newest state follows when the interval ends, and always before"
+                  + " an idle user is cleared.");
+
+  public static final ConfigOption<String> SERVING_CHECK_DIR =
+      ConfigOptions.key("perceive.user-state.check-dir")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "Directory (path or URI) for the end-of-input serving check: after the final"
+                  + " snapshot, each checked user's last published state is scored with the final"
+                  + " weights and written as a JSON line (a POST /score body + the job's scores)."
+                  + " Unset = off. Meaningful for bounded runs at parallelism 1.");
+
+  public static final ConfigOption<Integer> SERVING_CHECK_USERS =
+      ConfigOptions.key("perceive.user-state.check-users")
+          .intType()
+          .defaultValue(50)
+          .withDescription("Users per learner subtask in the serving check (the first ones seen).");
+
+  public static final ConfigOption<Integer> SERVING_CHECK_CANDIDATES =
+      ConfigOptions.key("perceive.user-state.check-candidates")
+          .intType()
+          .defaultValue(5)
+          .withDescription(
+              "Candidate items per checked user: the subtask's most recently impressed distinct"
+                  + " items.");
+
   /** Prefix of model hyperparameters: {@code perceive.model.} + a ModelConfig key. */
   public static final String MODEL_PREFIX = "perceive.model.";
 
@@ -212,5 +262,11 @@ public final class JobOptions {
           SNAPSHOT_DIR,
           SNAPSHOT_INTERVAL,
           SNAPSHOTS_KEPT,
-          PREDICTIONS_DIR);
+          PREDICTIONS_DIR,
+          USER_STATE_ENABLED,
+          USER_STATE_TOPIC,
+          USER_STATE_MIN_INTERVAL,
+          SERVING_CHECK_DIR,
+          SERVING_CHECK_USERS,
+          SERVING_CHECK_CANDIDATES);
 }

@@ -8,6 +8,8 @@ import io.perceive.job.learner.LearnerSettings;
 import io.perceive.job.learner.ModelLearnerFactory;
 import io.perceive.job.learner.ScoredSample;
 import io.perceive.job.learner.UserLearnerOperator;
+import io.perceive.job.learner.UserServingStates;
+import io.perceive.job.learner.UserStateSettings;
 import io.perceive.job.source.DuplicateLetters;
 import io.perceive.job.source.EventDeserializer;
 import io.perceive.job.source.EventMapping;
@@ -23,6 +25,7 @@ import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.common.serialization.SimpleStringEncoder;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.file.sink.FileSink;
@@ -47,7 +50,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  *        │ keyBy(user)
  *        ▼
  *   UserLearner (keyed RocksDB state, batched prequential training) ──duplicates──► events-dlq
- *        │
+ *        │  ──user states (throttled per user)──► user-state (compacted, key = user id)
+ *        │  ──serving check (end of input, optional)──► JSON lines
  *        ▼ scored samples → predictions output (optional)
  * </pre>
  */
@@ -133,7 +137,7 @@ public final class PerceiveJob {
             .transform(
                 LEARNER_NAME,
                 TypeInformation.of(ScoredSample.class),
-                new UserLearnerOperator(settings(conf, mapping, model), learners))
+                learnerOperator(conf, mapping, model, learners))
             .uid(LEARNER_UID);
 
     String dlqTopic = conf.get(JobOptions.DLQ_TOPIC);
@@ -163,7 +167,83 @@ public final class PerceiveJob {
                             .build())
                     .uid("predictions-sink")
                     .name("predictions"));
+    userStateOutputs(conf, scored);
     return new Topology(events, scored);
+  }
+
+  /** The learner, with its user-state output when that or the serving check is on. */
+  static UserLearnerOperator learnerOperator(
+      Configuration conf, EventMapping mapping, ModelConfig model, LearnerFactory learners) {
+    UserLearnerOperator op = new UserLearnerOperator(settings(conf, mapping, model), learners);
+    boolean check = conf.getOptional(JobOptions.SERVING_CHECK_DIR).isPresent();
+    if (conf.get(JobOptions.USER_STATE_ENABLED) || check)
+      op.withUserStates(
+          new UserStateSettings(
+              conf.get(JobOptions.USER_STATE_MIN_INTERVAL).toMillis(),
+              new UserServingStates(new FeatureLayout(model), mapping.profileSize()),
+              check ? conf.get(JobOptions.SERVING_CHECK_USERS) : 0,
+              conf.get(JobOptions.SERVING_CHECK_CANDIDATES)));
+    return op;
+  }
+
+  /**
+   * The compacted user-state topic (key = user id in decimal, value = UserServingState bytes) and
+   * the serving check's JSON lines.
+   */
+  static void userStateOutputs(
+      Configuration conf, SingleOutputStreamOperator<ScoredSample> scored) {
+    if (conf.get(JobOptions.USER_STATE_ENABLED))
+      scored
+          .getSideOutput(UserLearnerOperator.USER_STATES)
+          .sinkTo(userStateSink(conf))
+          .uid("user-state-sink")
+          .name(conf.get(JobOptions.USER_STATE_TOPIC));
+    conf.getOptional(JobOptions.SERVING_CHECK_DIR)
+        .ifPresent(
+            dir ->
+                scored
+                    .getSideOutput(UserLearnerOperator.SERVING_CHECKS)
+                    .sinkTo(
+                        FileSink.forRowFormat(
+                                new Path(dir), new SimpleStringEncoder<String>("UTF-8"))
+                            .withRollingPolicy(OnCheckpointRollingPolicy.build())
+                            .build())
+                    .uid("serving-check-sink")
+                    .name("serving check"));
+  }
+
+  static KafkaSink<Tuple2<Long, byte[]>> userStateSink(Configuration conf) {
+    return KafkaSink.<Tuple2<Long, byte[]>>builder()
+        .setBootstrapServers(conf.get(JobOptions.BOOTSTRAP))
+        .setRecordSerializer(
+            KafkaRecordSerializationSchema.<Tuple2<Long, byte[]>>builder()
+                .setTopic(conf.get(JobOptions.USER_STATE_TOPIC))
+                .setKeySerializationSchema(new UserKey())
+                .setValueSerializationSchema(new StateBytes())
+                .build())
+        // a compacted topic keeps the newest record per key; a replayed duplicate is harmless
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  /** The user-state record key: the user id in decimal (what serving's follower parses). */
+  static final class UserKey implements SerializationSchema<Tuple2<Long, byte[]>> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public byte[] serialize(Tuple2<Long, byte[]> element) {
+      return UserServingStates.key(element.f0);
+    }
+  }
+
+  /** The user-state record value: the encoded UserServingState, unchanged. */
+  static final class StateBytes implements SerializationSchema<Tuple2<Long, byte[]>> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public byte[] serialize(Tuple2<Long, byte[]> element) {
+      return element.f1;
+    }
   }
 
   static LearnerSettings settings(Configuration conf, EventMapping mapping, ModelConfig model) {

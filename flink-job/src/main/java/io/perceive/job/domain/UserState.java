@@ -30,6 +30,8 @@ public final class UserState {
   final LinkedHashMap<String, Long> seenEventIds = new LinkedHashMap<>();
   final List<Event> buffered = new ArrayList<>(); // arrived, waiting for the watermark
   long timerAt = Long.MAX_VALUE; // earliest event-time timer registered for this user
+  long servingEmittedAtMs = Long.MIN_VALUE; // event time of the last user-state emission
+  boolean servingChanged; // applied events not yet in an emitted user-state record
 
   public UserState(int hiddenSize) {
     h0 = new float[hiddenSize];
@@ -124,5 +126,31 @@ public final class UserState {
     float[] p = new float[profileSize];
     Arrays.fill(p, Float.NaN);
     return p;
+  }
+
+  /** Profile features in the configured order (NaN = missing), a copy. */
+  public float[] profileFeatures(int profileSize) {
+    return profileOrMissing(profileSize);
+  }
+
+  /** Event time at which this user's serving state was last emitted (MIN = never). */
+  public long servingEmittedAtMs() {
+    return servingEmittedAtMs;
+  }
+
+  /** Whether events were applied since the last serving-state emission. */
+  public boolean servingChanged() {
+    return servingChanged;
+  }
+
+  /** Notes that an applied event changed what serving sees. */
+  public void markServingChanged() {
+    servingChanged = true;
+  }
+
+  /** Notes that the current serving state was emitted at event time {@code timeMs}. */
+  public void markServingEmitted(long timeMs) {
+    servingEmittedAtMs = timeMs;
+    servingChanged = false;
   }
 }

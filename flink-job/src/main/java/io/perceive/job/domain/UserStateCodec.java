@@ -16,8 +16,11 @@ import java.util.List;
  */
 public final class UserStateCodec {
 
-  /** Version written by this build. */
-  public static final int CURRENT_VERSION = 1;
+  /**
+   * Version written by this build. 2 appends the serving-state throttle (last emission time,
+   * changed flag) to version 1's body; version 1 is still read (never emitted, unchanged).
+   */
+  public static final int CURRENT_VERSION = 2;
 
   private UserStateCodec() {}
 
@@ -75,6 +78,8 @@ public final class UserStateCodec {
       writeVarLong(out, s.buffered.size());
       for (Event e : s.buffered) writeEvent(out, e);
       out.writeLong(s.timerAt);
+      out.writeLong(s.servingEmittedAtMs);
+      out.writeBoolean(s.servingChanged);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -85,11 +90,11 @@ public final class UserStateCodec {
     if (bytes == null || bytes.length == 0)
       throw new IllegalArgumentException("user state: empty bytes");
     int version = bytes[0];
-    if (version != CURRENT_VERSION)
+    if (version != 1 && version != CURRENT_VERSION)
       throw new IllegalArgumentException(
           "user state: unknown format version "
               + version
-              + " (this build reads version "
+              + " (this build reads versions 1.."
               + CURRENT_VERSION
               + "); was the state written by a newer Perceive?");
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
@@ -144,9 +149,17 @@ public final class UserStateCodec {
       n = readVarLong(in);
       for (long i = 0; i < n; i++) s.buffered.add(readEvent(in));
       s.timerAt = in.readLong();
+      if (version >= 2) {
+        s.servingEmittedAtMs = in.readLong();
+        s.servingChanged = in.readBoolean();
+      }
       if (in.available() != 0)
         throw new IllegalArgumentException(
-            "user state: " + in.available() + " trailing bytes after a version-1 body");
+            "user state: "
+                + in.available()
+                + " trailing bytes after a version-"
+                + version
+                + " body");
       return s;
     } catch (IOException e) {
       throw new IllegalArgumentException("user state: truncated or corrupt (" + e + ")", e);

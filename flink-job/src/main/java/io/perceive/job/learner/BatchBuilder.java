@@ -93,6 +93,11 @@ public final class BatchBuilder {
 
   /** A candidate item: price, the impression's slot (position-bias feature), further features. */
   CandidateInput candidateInput(Item item, int position) {
+    return candidateInput(item, position, features);
+  }
+
+  /** {@link #candidateInput(Item, int)} for a given feature layout (the serving check uses it). */
+  static CandidateInput candidateInput(Item item, int position, FeatureLayout features) {
     Map<String, Double> f = new HashMap<>();
     float[] values = item.features();
     if (values.length > 0) put(f, "price", values[0]);

@@ -39,4 +39,12 @@ public interface Learner extends LabelJoiner.StateAdvancer {
 
   /** Restores what {@link #saveState()} wrote. */
   void restoreState(byte[] state);
+
+  /**
+   * Scores samples with the current weights and their frozen inputs, without training (the
+   * end-of-input serving check). Returns p(click), p(conversion), p(order) per sample, in order.
+   */
+  default float[][] predict(List<Sample> samples) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot predict");
+  }
 }

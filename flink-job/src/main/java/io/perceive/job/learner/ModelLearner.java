@@ -160,4 +160,17 @@ public final class ModelLearner implements Learner {
     s.optimizerState().ifPresent(optimizer::importState);
     version = s.modelVersion();
   }
+
+  @Override
+  public float[][] predict(List<Sample> samples) {
+    // the training forward's input path (BatchBuilder → InputBuilder), user side once per group
+    io.perceive.model.Predictions r = model.predict(params, batches.build(samples));
+    float[][] p = new float[samples.size()][3];
+    for (int i = 0; i < p.length; i++) {
+      p[i][0] = (float) r.click()[i];
+      p[i][1] = (float) r.conversion()[i];
+      p[i][2] = (float) r.order()[i];
+    }
+    return p;
+  }
 }

@@ -2,6 +2,7 @@ package io.perceive.job.learner;
 
 import io.perceive.job.domain.Event;
 import io.perceive.job.domain.LabelJoiner;
+import io.perceive.job.domain.RequestContext;
 import io.perceive.job.domain.Sample;
 import io.perceive.job.domain.UserState;
 import io.perceive.job.domain.UserStateCodec;
@@ -17,7 +18,10 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.typeutils.TupleTypeInfo;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.state.StateInitializationContext;
@@ -127,6 +131,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
         };
     sink = newSink();
     registerMetrics(getMetricGroup());
+    openUserStates(getMetricGroup());
     // Part 1 publishes from the learner itself; only subtask 0 may, so versions stay unique.
     if (settings.snapshotDir() != null && me == 0) {
       snapshots = new SnapshotStore(toPath(settings.snapshotDir()), settings.snapshotsKept());
@@ -206,6 +211,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       // than lose it; its labels join whatever is still pending.
       lateEvents.inc();
       joiner.onEvent(s, e, sink);
+      userStateApplied(s, e);
+      userStateAfter(s, Math.max(e.timeMs(), timers.currentWatermark()));
     } else {
       s.buffered().add(e);
     }
@@ -232,10 +239,12 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     for (Event e : due) {
       joiner.onTime(s, e.timeMs() - 1, sink); // deadlines strictly before the event close first
       joiner.onEvent(s, e, sink);
+      userStateApplied(s, e);
     }
     boolean idle = joiner.onTime(s, t, sink);
     if (idle) {
       // Cleared; events that arrived after the idle gap (still waiting) start a fresh state.
+      userStateBeforeClear(s, t);
       UserState fresh = s.restartedAfterIdle();
       if (fresh.buffered().isEmpty()) {
         cache.remove(currentUser());
@@ -245,6 +254,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       }
       s = fresh;
     }
+    userStateAfter(s, t);
     scheduleTimer(s, t + 1);
     save(s);
     trainIfFull();
@@ -374,6 +384,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     train();
     cache.flush(writeBack);
     if (snapshots != null) publish(); // end of input: the final snapshot
+    servingCheck();
     super.finish();
   }
 
@@ -422,6 +433,190 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   /** The learner of this subtask (for the job's end-of-input snapshot and for tests). */
   public Learner learner() {
     return learner;
+  }
+
+  // ---- User state for serving (issue 5 item 4): the compacted user-state topic + serving check
+
+  /**
+   * Serving states (user id, {@code UserServingState} bytes) for the compacted user-state topic.
+   */
+  public static final OutputTag<Tuple2<Long, byte[]>> USER_STATES =
+      new OutputTag<>(
+          "user-states",
+          new TupleTypeInfo<>(
+              BasicTypeInfo.LONG_TYPE_INFO, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+
+  /** The end-of-input serving check: one JSON line per checked user (see {@link #servingCheck}). */
+  public static final OutputTag<String> SERVING_CHECKS =
+      new OutputTag<>("serving-checks", BasicTypeInfo.STRING_TYPE_INFO);
+
+  /** The scene of the serving check's requests. */
+  static final String CHECK_SCENE = "home";
+
+  /** The serving check's request time: this long after the user's latest event (ages > 0). */
+  static final long CHECK_DELAY_MS = 60_000;
+
+  private UserStateSettings userStateSettings; // null = no user-state output
+
+  private transient Counter userStatesEmitted;
+  private transient Map<Long, CheckedUser> checkUsers;
+  private transient java.util.LinkedHashMap<Long, io.perceive.job.domain.Item> checkItems;
+
+  /** The state of a user as emitted, kept for the serving check. */
+  private record CheckedUser(RequestContext context, long version) {}
+
+  /**
+   * Emits users' serving states to {@link #USER_STATES} (and runs the serving check when {@code
+   * settings.checkUsers() > 0}); without this call the learner emits none. Call before the job
+   * starts.
+   */
+  public UserLearnerOperator withUserStates(UserStateSettings settings) {
+    this.userStateSettings = settings;
+    return this;
+  }
+
+  private void openUserStates(MetricGroup g) {
+    userStatesEmitted =
+        g.counter(
+            "user_states_emitted",
+            new CountingAccumulator(getRuntimeContext(), "user_states_emitted"));
+    checkUsers = new java.util.LinkedHashMap<>();
+    checkItems = new java.util.LinkedHashMap<>(16, 0.75f, true);
+  }
+
+  /** An applied event changed what serving sees (window, (h, c), profile, activity counts). */
+  private void userStateApplied(UserState s, Event e) {
+    if (userStateSettings == null) return;
+    s.markServingChanged();
+    if (userStateSettings.checkUsers() > 0
+        && e.kind() == io.perceive.job.domain.EventKind.IMPRESSION) {
+      // candidates of the check: the most recently impressed distinct items of this subtask
+      checkItems.put(e.item().itemId(), e.item());
+      if (checkItems.size() > userStateSettings.checkCandidates())
+        checkItems.remove(checkItems.keySet().iterator().next());
+    }
+  }
+
+  /**
+   * Throttle, per user and in event time: a changed state is emitted when the last emission is at
+   * least the minimum interval before {@code nowMs}; otherwise an event-time timer at the end of
+   * the interval emits it then (the timer callback comes back here), so the newest state is never
+   * held back for longer than the interval.
+   */
+  private void userStateAfter(UserState s, long nowMs) {
+    if (userStateSettings == null || !s.servingChanged()) return;
+    long last = s.servingEmittedAtMs();
+    long interval = userStateSettings.minIntervalMs();
+    if (last == Long.MIN_VALUE || nowMs - last >= interval) emitUserState(s, nowMs);
+    else timers.registerEventTimeTimer(VoidNamespace.INSTANCE, last + interval);
+  }
+
+  /**
+   * A user about to be cleared (idle expiry, also at end of input when the final watermark fires
+   * every timer) gets its last state emitted regardless of the throttle. No tombstone follows: the
+   * last state stays on the compacted topic so serving can still use the returning user's window
+   * (docs/streaming-learner.md, "User state for serving").
+   */
+  private void userStateBeforeClear(UserState s, long nowMs) {
+    if (userStateSettings != null && s.servingChanged()) emitUserState(s, nowMs);
+  }
+
+  private void emitUserState(UserState s, long nowMs) {
+    long user = currentUser();
+    long version = learner.version();
+    var state = userStateSettings.states().of(user, s, version);
+    output.collect(
+        USER_STATES,
+        new StreamRecord<>(
+            Tuple2.of(user, userStateSettings.states().encode(state)), s.lastEventTimeMs()));
+    s.markServingEmitted(nowMs);
+    userStatesEmitted.inc();
+    if (userStateSettings.checkUsers() > 0
+        && (checkUsers.containsKey(user) || checkUsers.size() < userStateSettings.checkUsers()))
+      checkUsers.put(user, new CheckedUser(checkContext(user, s), version));
+  }
+
+  /** The user side of a serving-check request, in the job's own (training) form. */
+  private RequestContext checkContext(long user, UserState s) {
+    return new RequestContext(
+        user,
+        -1,
+        io.perceive.model.input.SceneCodes.of(CHECK_SCENE),
+        s.lastEventTimeMs() + CHECK_DELAY_MS,
+        s.h0().clone(),
+        s.c0().clone(),
+        s.window(),
+        s.profileFeatures(settings.profileSize()),
+        s.statsFeatures());
+  }
+
+  /**
+   * The serving check (issue 7): at end of input, after the final snapshot, scores every remembered
+   * user's last emitted state on the check candidates with this learner's final weights, through
+   * the training forward's own input path, and writes each as a JSON line: {@code {"request": <a
+   * POST /score body>, "modelVersion": V, "stateVersion": v, "click": [...], "conversion": [...],
+   * "order": [...]}}. Serving, given the final snapshot and the user-state topic, must answer that
+   * request with the same scores.
+   */
+  private void servingCheck() {
+    if (userStateSettings == null || checkUsers.isEmpty() || checkItems.isEmpty()) return;
+    List<io.perceive.job.domain.Item> items = new ArrayList<>(checkItems.values());
+    List<Sample> samples = new ArrayList<>();
+    for (CheckedUser u : checkUsers.values())
+      for (io.perceive.job.domain.Item item : items)
+        samples.add(
+            new Sample(
+                u.context(),
+                "serving-check",
+                item,
+                0,
+                Sample.Row.CLICK,
+                Sample.MASKED,
+                Sample.MASKED,
+                Sample.MASKED,
+                -1,
+                u.context().timeMs()));
+    float[][] p = learner.predict(samples);
+    long version = learner.version();
+    FeatureLayout layout = userStateSettings.states().features();
+    int k = 0;
+    for (CheckedUser u : checkUsers.values()) {
+      RequestContext c = u.context();
+      StringBuilder j = new StringBuilder(256 + 160 * items.size());
+      j.append("{\"request\":{\"userId\":").append(c.userId());
+      j.append(",\"scene\":\"").append(CHECK_SCENE).append('"');
+      j.append(",\"requestTimeMs\":").append(c.timeMs());
+      j.append(",\"candidates\":[");
+      for (int i = 0; i < items.size(); i++) {
+        io.perceive.model.input.CandidateInput ci =
+            BatchBuilder.candidateInput(items.get(i), 0, layout);
+        if (i > 0) j.append(',');
+        j.append("{\"itemId\":").append(ci.itemId());
+        if (ci.shopId() != -1) j.append(",\"shopId\":").append(ci.shopId());
+        if (ci.brandId() != -1) j.append(",\"brandId\":").append(ci.brandId());
+        if (ci.categoryId() != -1) j.append(",\"categoryId\":").append(ci.categoryId());
+        j.append(",\"features\":{");
+        int f = 0;
+        for (var e : new java.util.TreeMap<>(ci.features()).entrySet()) {
+          if (f++ > 0) j.append(',');
+          j.append('"').append(e.getKey()).append("\":").append(e.getValue());
+        }
+        j.append("}}");
+      }
+      j.append("]},\"modelVersion\":").append(version);
+      j.append(",\"stateVersion\":").append(u.version());
+      String[] tasks = {"click", "conversion", "order"};
+      for (int t = 0; t < 3; t++) {
+        j.append(",\"").append(tasks[t]).append("\":[");
+        for (int i = 0; i < items.size(); i++) {
+          if (i > 0) j.append(',');
+          j.append(p[k + i][t]);
+        }
+        j.append(']');
+      }
+      k += items.size();
+      output.collect(SERVING_CHECKS, new StreamRecord<>(j.append('}').toString()));
+    }
   }
 
   /** A replica in union operator state: owner subtask index + the learner's own bytes. */

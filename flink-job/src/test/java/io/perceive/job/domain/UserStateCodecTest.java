@@ -69,4 +69,28 @@ class UserStateCodecTest {
     assertThatThrownBy(() -> UserStateCodec.decode(Arrays.copyOf(bytes, bytes.length / 2)))
         .hasMessageContaining("truncated");
   }
+
+  @Test
+  void servingThrottleRoundTripsAndVersion1IsStillRead() {
+    UserState s = busyState();
+    s.markServingEmitted(150);
+    s.markServingChanged();
+    byte[] bytes = UserStateCodec.encode(s);
+    UserState back = UserStateCodec.decode(bytes);
+    assertThat(back.servingEmittedAtMs()).isEqualTo(150);
+    assertThat(back.servingChanged()).isTrue();
+
+    // A version-1 body is version 2's without the 9 trailing throttle bytes.
+    byte[] v1 = Arrays.copyOf(bytes, bytes.length - 9);
+    v1[0] = 1;
+    UserState old = UserStateCodec.decode(v1);
+    assertThat(old.servingEmittedAtMs()).isEqualTo(Long.MIN_VALUE);
+    assertThat(old.servingChanged()).isFalse();
+    assertThat(old.window()).isEqualTo(s.window());
+    assertThat(old.timerAt()).isEqualTo(s.timerAt());
+    byte[] v1Long = Arrays.copyOf(bytes, bytes.length);
+    v1Long[0] = 1;
+    assertThatThrownBy(() -> UserStateCodec.decode(v1Long))
+        .hasMessageContaining("trailing bytes after a version-1 body");
+  }
 }

@@ -31,4 +31,21 @@ public final class SceneCodes {
     if (i >= 0) return i;
     return KNOWN.size() + Math.floorMod(s.hashCode(), SPARE);
   }
+
+  /**
+   * A scene name whose code is {@code code}: the known name, or for a hashed code a canonical name
+   * ({@code other-<n>}) that hashes to it, or "" for -1 (missing). Why: the job keeps only codes in
+   * its state, while the {@code user-state} record carries scene names; this inverse makes {@code
+   * of(nameOf(c)) == c} for every code, so serving decodes the job's codes exactly.
+   */
+  public static String nameOf(int code) {
+    if (code == -1) return "";
+    if (code < 0 || code >= CODES)
+      throw new IllegalArgumentException("scene code " + code + " outside -1.." + (CODES - 1));
+    if (code < KNOWN.size()) return KNOWN.get(code);
+    for (int n = 0; ; n++) {
+      String name = "other-" + n;
+      if (of(name) == code) return name;
+    }
+  }
 }
