@@ -179,6 +179,17 @@ public final class ModelConfig {
           32,
           1,
           "how many of the last steps the gradient flows back through the LSTM (<= window)");
+  public static final Option<Boolean> SEQUENCE_ENABLED =
+      add(
+          new Option<>(
+              "sequence.enabled",
+              true,
+              "false = ablation: the attention half of u is zero, so the user is represented by"
+                  + " the user-id embedding and profile alone (does the sequence help?)",
+              ModelConfig::parseBoolean,
+              String::valueOf,
+              v -> true,
+              "true or false"));
   public static final Option<Integer> USER_VECTOR =
       intOpt("user.vector", 128, 1, "width of the user vector (user tower output)");
   public static final Option<List<Feature>> PROFILE_FEATURES =

@@ -260,7 +260,9 @@ public final class MultiTaskModel {
     INDArray scene = p.table(SCENE_TABLE).gather(sceneRows); // [G, sceneDim]
     INDArray query = Nd4j.hstack(userVector, scene); // [G, Q]
     INDArray attention =
-        encoder.forward(p, users.sequence(), query, c == null ? null : c.encoder); // [G, H]
+        cfg.get(ModelConfig.SEQUENCE_ENABLED)
+            ? encoder.forward(p, users.sequence(), query, c == null ? null : c.encoder) // [G, H]
+            : Nd4j.zeros(type, g, cfg.get(ModelConfig.LSTM_HIDDEN)); // ablation: no sequence
     INDArray u = Nd4j.hstack(attention, userVector); // [G, 256]
     INDArray priceLogits = priceHead.forward(p, u, c == null ? null : c.price); // [G, levels]
     if (c != null) {
@@ -280,9 +282,11 @@ public final class MultiTaskModel {
     int uv = cfg.get(ModelConfig.USER_VECTOR);
     INDArray dAttention = cols(du, 0, hidden); // [G, H]
     INDArray dUserVector = cols(du, hidden, hidden + uv); // [G, 128]
-    INDArray dQuery = encoder.backward(p, g, dAttention, c.encoder).dQuery(); // [G, Q]
-    dUserVector.addi(cols(dQuery, 0, uv));
-    g.accumulate(SCENE_TABLE, c.sceneRows, cols(dQuery, uv, (int) dQuery.columns()));
+    if (cfg.get(ModelConfig.SEQUENCE_ENABLED)) {
+      INDArray dQuery = encoder.backward(p, g, dAttention, c.encoder).dQuery(); // [G, Q]
+      dUserVector.addi(cols(dQuery, 0, uv));
+      g.accumulate(SCENE_TABLE, c.sceneRows, cols(dQuery, uv, (int) dQuery.columns()));
+    }
     INDArray dTowerIn = userTower.backward(p, g, dUserVector, c.tower); // [G, userDim + Fp]
     int userDim = cfg.get(ModelConfig.USER_DIM);
     g.accumulate(USER_TABLE, c.userRows, cols(dTowerIn, 0, userDim));

@@ -36,6 +36,30 @@ class MultiTaskModelTest {
     checkGradients(cfg, 22);
   }
 
+  @Test
+  void withoutTheSequenceGradientsMatchAndScoresIgnoreTheBehaviours() {
+    ModelConfig cfg =
+        ModelFixtures.small(SharingMode.MMOE).set(ModelConfig.SEQUENCE_ENABLED, false).build();
+    checkGradients(cfg, 23);
+    // the behaviours no longer reach the scores: two batches that differ only in their
+    // sequences score the same
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.DOUBLE);
+    TrainingBatch a = ModelFixtures.randomBatch(cfg, 2, 4, 3, DataType.DOUBLE);
+    TrainingBatch b = ModelFixtures.randomBatch(cfg, 2, 4, 4, DataType.DOUBLE);
+    TrainingBatch.Users mixed =
+        new TrainingBatch.Users(
+            b.users().sequence(), a.users().userIds(), a.users().profile(), a.users().scenes());
+    assertThat(m.encodeUser(p, mixed).vector().dup().data().asDouble())
+        .containsExactly(m.encodeUser(p, a.users()).vector().dup().data().asDouble());
+    // control: with the sequence on, the same two batches differ
+    ModelConfig on = ModelFixtures.small(SharingMode.MMOE).build();
+    MultiTaskModel withSeq = new MultiTaskModel(on);
+    ParameterSet q = withSeq.initialise(DataType.DOUBLE);
+    assertThat(withSeq.encodeUser(q, mixed).vector().dup().data().asDouble())
+        .isNotEqualTo(withSeq.encodeUser(q, a.users()).vector().dup().data().asDouble());
+  }
+
   private static void checkGradients(ModelConfig cfg, long seed) {
     MultiTaskModel m = new MultiTaskModel(cfg);
     ParameterSet p = m.initialise(DataType.DOUBLE);
