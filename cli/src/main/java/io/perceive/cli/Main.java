@@ -25,6 +25,7 @@ public final class Main {
     COMMANDS.put("produce", ProduceCommand.class);
     COMMANDS.put("movielens", MovieLensCommand.class);
     COMMANDS.put("serve", ServeCommand.class);
+    COMMANDS.put("quality", io.perceive.cli.quality.QualityCommand.class);
   }
 
   private Main() {}
