@@ -39,4 +39,12 @@ public interface Learner extends LabelJoiner.StateAdvancer {
 
   /** Restores what {@link #saveState()} wrote. */
   void restoreState(byte[] state);
+
+  /**
+   * The replica's parameters, which parameter sync reads and rebases in place; null for a learner
+   * without a parameter set (test doubles), which then never syncs.
+   */
+  default io.perceive.model.core.ParameterSet parameters() {
+    return null;
+  }
 }
