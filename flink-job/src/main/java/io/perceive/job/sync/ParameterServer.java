@@ -68,7 +68,7 @@ public final class ParameterServer {
     long have =
         Math.max(coverage.getOrDefault(d.subtask(), 0L), gatheredSeq.getOrDefault(d.subtask(), 0L));
     if (d.seq() <= have) return; // a redelivered delta (already gathered or merged)
-    learners = Math.max(learners, d.parallelism());
+    learners = d.parallelism(); // the current run's (a rescaled restore may have fewer)
     ParameterDelta prior = gathered.get(d.subtask());
     gathered.put(
         d.subtask(),
