@@ -199,7 +199,7 @@ public final class JobOptions {
   public static final ConfigOption<Duration> SYNC_INTERVAL =
       ConfigOptions.key("perceive.sync.interval")
           .durationType()
-          .defaultValue(Duration.ofSeconds(1))
+          .defaultValue(Duration.ofSeconds(5))
           .withDescription(
               "Processing time between a learner's parameter deltas to the parameter server; the"
                   + " server publishes a version once every learner has sent one, or this long"

@@ -70,7 +70,16 @@ class ParameterSyncITCase {
   /** World: small, with a strong position effect, so a few thousand samples show learning. */
   static Map<String, String> world(int events) {
     return Map.of(
-        "events", "" + events, "users", "200", "items", "1000", "position_bias", "1.2", "seed", "7");
+        "events",
+        "" + events,
+        "users",
+        "200",
+        "items",
+        "1000",
+        "position_bias",
+        "1.2",
+        "seed",
+        "7");
   }
 
   @TempDir Path tmp;
@@ -105,7 +114,7 @@ class ParameterSyncITCase {
     c.set(JobOptions.MANIFESTS_TOPIC, t.manifests());
     c.set(JobOptions.BOUNDED, true);
     c.set(JobOptions.BATCH_SIZE, batchSize);
-    c.set(JobOptions.SYNC_INTERVAL, Duration.ofMillis(300));
+    c.set(JobOptions.SYNC_INTERVAL, Duration.ofMillis(1500));
     c.set(JobOptions.SNAPSHOT_DIR, out.resolve("snapshots").toString());
     c.set(JobOptions.SNAPSHOT_INTERVAL, Duration.ofSeconds(2));
     c.set(JobOptions.PREDICTIONS_DIR, out.resolve("predictions").toUri().toString());
