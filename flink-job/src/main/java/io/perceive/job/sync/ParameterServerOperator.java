@@ -122,6 +122,8 @@ public final class ParameterServerOperator extends AbstractStreamOperator<Long>
         restored != null);
     armSyncTimer();
     if (store != null) armSnapshotTimer();
+    // Restored after every learner had sent its final delta: the learners will not send again.
+    if (server.allFinished()) endRun();
   }
 
   private void registerMetrics(MetricGroup g) {
