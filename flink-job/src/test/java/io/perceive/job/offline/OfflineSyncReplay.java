@@ -44,9 +44,20 @@ public final class OfflineSyncReplay {
     int syncEvery = args.length > 3 ? Integer.parseInt(args[3]) : 2;
     Map<String, String> world =
         new HashMap<>(
-            Map.of("events", "" + events, "users", "200", "items", "1000", "seed", "7", "position_bias", "1.2"));
+            Map.of(
+                "events",
+                "" + events,
+                "users",
+                "200",
+                "items",
+                "1000",
+                "seed",
+                "7",
+                "position_bias",
+                "1.2"));
     for (String kv : System.getenv().getOrDefault("WORLD", "").split(","))
-      if (kv.contains("=")) world.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+      if (kv.contains("="))
+        world.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     ModelConfig cfg = ModelConfig.fromProperties(Map.of());
     FeatureLayout layout = new FeatureLayout(cfg);
     EventMapping mapping = new EventMapping(layout.eventProfileNames(), layout.eventItemNames());
@@ -56,12 +67,18 @@ public final class OfflineSyncReplay {
     all.sort(Event::compareProcessingOrder);
     LabelConfig lc =
         new LabelConfig(
-            30 * 60_000L, 26 * 3_600_000L, 24 * 3_600_000L, 52 * 3_600_000L, 32, 128,
+            30 * 60_000L,
+            26 * 3_600_000L,
+            24 * 3_600_000L,
+            52 * 3_600_000L,
+            32,
+            128,
             new float[] {5, 10, 20, 40, 80, 160, 320, 640, 1280});
     ModelLearner[] learners = new ModelLearner[p];
     ReplicaSync[] syncs = new ReplicaSync[p];
     ParameterServer ps =
-        new ParameterServer(cfg.toProperties(), new MultiTaskModel(cfg).initialise(DataType.FLOAT), mode);
+        new ParameterServer(
+            cfg.toProperties(), new MultiTaskModel(cfg).initialise(DataType.FLOAT), mode);
     for (int i = 0; i < p; i++) {
       learners[i] = new ModelLearner(cfg, OptimizerConfig.defaults(OptimizerConfig.Kind.ADAM));
       syncs[i] = new ReplicaSync("offline", i, p, learners[i].parameters());
@@ -103,7 +120,8 @@ public final class OfflineSyncReplay {
         b.clear();
         if (++sinceSync[i] >= syncEvery) {
           sinceSync[i] = 0;
-          ps.accept(syncs[i].takeDelta(learners[i].parameters(), Map.of(), false, 0, 0).orElseThrow());
+          ps.accept(
+              syncs[i].takeDelta(learners[i].parameters(), Map.of(), false, 0, 0).orElseThrow());
           if (ps.everyLearnerContributed()) {
             ModelUpdate u = ps.mergeGathered("offline", 1, ++version, 0).orElseThrow();
             for (int k = 0; k < p; k++) syncs[k].onUpdate(u, learners[k].parameters());
