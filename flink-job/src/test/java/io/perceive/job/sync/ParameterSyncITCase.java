@@ -151,6 +151,8 @@ class ParameterSyncITCase {
 
   static final AtomicBoolean FAIL_ONCE = new AtomicBoolean();
   static volatile long failAfterMs;
+  static final java.util.concurrent.atomic.AtomicInteger SNAPSHOTS =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /** Wraps the real learner: records its batches, or fails once, as the test asks. */
   static final class Instrumented implements LearnerFactory {
@@ -175,13 +177,14 @@ class ParameterSyncITCase {
         public float[][] scoreThenTrain(List<Sample> batch) {
           if (record) BATCHES.add(List.copyOf(batch));
           if (failOnce && subtask == 0) {
-            if (firstAt < 0) firstAt = System.currentTimeMillis();
+            if (firstAt < 0 && SNAPSHOTS.get() > 0) firstAt = System.currentTimeMillis();
             try {
               Thread.sleep(30); // stretch the run so checkpoints and versions happen first
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
             }
-            if (System.currentTimeMillis() - firstAt > failAfterMs
+            if (firstAt > 0
+                && System.currentTimeMillis() - firstAt > failAfterMs
                 && FAIL_ONCE.compareAndSet(true, false))
               throw new IllegalStateException("injected learner failure");
           }
@@ -220,6 +223,7 @@ class ParameterSyncITCase {
 
         @Override
         public byte[] saveState() {
+          SNAPSHOTS.incrementAndGet(); // a checkpoint of this learner has started
           return l.saveState();
         }
 
@@ -331,7 +335,8 @@ class ParameterSyncITCase {
     c.setString("restart-strategy.fixed-delay.attempts", "2");
     c.setString("restart-strategy.fixed-delay.delay", "500 ms");
     FAIL_ONCE.set(true);
-    failAfterMs = 4_000;
+    SNAPSHOTS.set(0);
+    failAfterMs = 3_000; // after a checkpoint of the learner started (and, 3 s later, completed)
     run(c, 2, new Instrumented(PerceiveJob.learnerFactory(c), false, true));
     assertThat(FAIL_ONCE.get()).as("the failure was injected").isFalse();
 
@@ -339,6 +344,14 @@ class ParameterSyncITCase {
     Set<Long> incarnations = new HashSet<>();
     updates.forEach(u -> incarnations.add(u.incarnation()));
     assertThat(incarnations).as("a restarted server announced itself").hasSizeGreaterThan(1);
+    // the restarted server came back from a checkpoint: its first FULL already contains deltas
+    ModelUpdate restartFull =
+        updates.stream()
+            .filter(u -> u.kind() == ModelUpdate.Kind.FULL && u.incarnation() == u.version())
+            .reduce((a, b) -> b)
+            .orElseThrow();
+    assertThat(restartFull.incarnation()).isGreaterThan(updates.get(0).incarnation());
+    assertThat(restartFull.coverage()).as("restored coverage").isNotEmpty();
     // versions only grow in topic order, and each version has one parameter checksum
     ModelConfig cfg = ModelConfig.fromProperties(PerceiveJob.modelProperties(c));
     Map<Long, ParameterSet> lineage = new HashMap<>();
