@@ -165,7 +165,8 @@ public final class JobOptions {
           .durationType()
           .defaultValue(Duration.ofMinutes(1))
           .withDescription(
-              "Processing time between snapshots (a final one is written at end of input).");
+              "Processing time between snapshots written by the parameter server (a final one is"
+                  + " written at the end of a bounded run).");
 
   public static final ConfigOption<Integer> SNAPSHOTS_KEPT =
       ConfigOptions.key("perceive.snapshots.keep")
@@ -230,6 +231,70 @@ public final class JobOptions {
           .withDescription(
               "Candidate items per checked user: the subtask's most recently impressed distinct"
                   + " items.");
+  public static final ConfigOption<String> UPDATES_TOPIC =
+      ConfigOptions.key("perceive.topic.model-updates")
+          .stringType()
+          .defaultValue("model-updates")
+          .withDescription(
+              "Topic (exactly one partition) on which the parameter server publishes model updates"
+                  + " (DELTA, FULL, END) that the learners rebase on.");
+
+  public static final ConfigOption<String> MANIFESTS_TOPIC =
+      ConfigOptions.key("perceive.topic.model-manifests")
+          .stringType()
+          .defaultValue("model-manifests")
+          .withDescription("Topic on which every published snapshot's manifest (Avro) appears.");
+
+  public static final ConfigOption<Duration> SYNC_INTERVAL =
+      ConfigOptions.key("perceive.sync.interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(5))
+          .withDescription(
+              "Processing time between a learner's parameter deltas to the parameter server; the"
+                  + " server publishes a version once every learner has sent one, or this long"
+                  + " after the first pending delta.");
+
+  public static final ConfigOption<io.perceive.job.sync.MergeMode> SYNC_MERGE =
+      ConfigOptions.key("perceive.sync.merge")
+          .enumType(io.perceive.job.sync.MergeMode.class)
+          .defaultValue(io.perceive.job.sync.MergeMode.AVERAGE)
+          .withDescription(
+              "How the parameter server combines deltas of parallel learners: SUM (each learner's"
+                  + " change applied in full) or AVERAGE (model averaging). Identical at"
+                  + " parallelism 1; measurements in docs/streaming-learner.md.");
+
+  public static final ConfigOption<Integer> SYNC_FULL_EVERY =
+      ConfigOptions.key("perceive.sync.full-every")
+          .intType()
+          .defaultValue(20)
+          .withDescription(
+              "A FULL parameter update follows every this many versions (and one whenever the"
+                  + " parameter server starts), so a (re)starting learner can bootstrap.");
+
+  public static final ConfigOption<Integer> SYNC_MAX_CHUNK_BYTES =
+      ConfigOptions.key("perceive.sync.max-chunk-bytes")
+          .intType()
+          .defaultValue(io.perceive.model.delta.DeltaChunks.DEFAULT_MAX_CHUNK_BYTES)
+          .withDescription(
+              "Largest chunk of a delta or full update, headers included; below the broker's"
+                  + " message.max.bytes (1 MB by default).");
+
+  public static final ConfigOption<Double> PUBLISH_MAX_AUC_DROP =
+      ConfigOptions.key("perceive.publish.max-auc-drop")
+          .doubleType()
+          .defaultValue(0.1)
+          .withDescription(
+              "A snapshot is not published (logged, counted in publications_refused) when the"
+                  + " learners' recent click AUC is more than this below the best seen in the run."
+                  + " NaN/Inf parameters are always refused.");
+
+  public static final ConfigOption<Long> PUBLISH_MIN_SAMPLES =
+      ConfigOptions.key("perceive.publish.min-samples")
+          .longType()
+          .defaultValue(2_000L)
+          .withDescription(
+              "Click samples the learners must have scored before the AUC gate of"
+                  + " perceive.publish.max-auc-drop applies.");
 
   /** Prefix of model hyperparameters: {@code perceive.model.} + a ModelConfig key. */
   public static final String MODEL_PREFIX = "perceive.model.";
@@ -268,5 +333,13 @@ public final class JobOptions {
           USER_STATE_MIN_INTERVAL,
           SERVING_CHECK_DIR,
           SERVING_CHECK_USERS,
-          SERVING_CHECK_CANDIDATES);
+          SERVING_CHECK_CANDIDATES,
+          UPDATES_TOPIC,
+          MANIFESTS_TOPIC,
+          SYNC_INTERVAL,
+          SYNC_MERGE,
+          SYNC_FULL_EVERY,
+          SYNC_MAX_CHUNK_BYTES,
+          PUBLISH_MAX_AUC_DROP,
+          PUBLISH_MIN_SAMPLES);
 }

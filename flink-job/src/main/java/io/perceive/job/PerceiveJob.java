@@ -15,16 +15,21 @@ import io.perceive.job.source.EventDeserializer;
 import io.perceive.job.source.EventMapping;
 import io.perceive.job.source.Incoming;
 import io.perceive.job.source.RouteRejections;
+import io.perceive.job.sync.ModelUpdateSource;
+import io.perceive.job.sync.ParameterServerOperator;
+import io.perceive.job.sync.SyncSettings;
 import io.perceive.model.ModelConfig;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.common.serialization.SimpleStringEncoder;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -39,6 +44,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
@@ -52,6 +58,11 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  *   UserLearner (keyed RocksDB state, batched prequential training) ──duplicates──► events-dlq
  *        │  ──user states (throttled per user)──► user-state (compacted, key = user id)
  *        │  ──serving check (end of input, optional)──► JSON lines
+ *        │   ▲ broadcast: ModelUpdateSource(model-updates), ends at the run's END
+ *        │   │
+ *        │   └── ParameterServer (parallelism 1) ◄── delta chunks (side output)
+ *        │          ├─► model-updates (DELTA / FULL / END)
+ *        │          └─► snapshots dir + model-manifests
  *        ▼ scored samples → predictions output (optional)
  * </pre>
  */
@@ -63,6 +74,9 @@ public final class PerceiveJob {
   public static final String VALIDATE_UID = "validate";
   public static final String LEARNER_UID = "user-learner";
   public static final String LEARNER_NAME = "UserLearner";
+  public static final String UPDATES_SOURCE_UID = "model-updates-source";
+  public static final String PARAMETER_SERVER_UID = "parameter-server";
+  public static final String PARAMETER_SERVER_NAME = "ParameterServer";
 
   private PerceiveJob() {}
 
@@ -131,14 +145,43 @@ public final class PerceiveJob {
             .uid(VALIDATE_UID)
             .name("validate");
 
+    SyncSettings sync = syncSettings(conf, UUID.randomUUID().toString());
+    // The model-updates reader starts a little before now: the parameter server's first FULL of
+    // this run follows; older records (other runs) are skipped by run id.
+    DataStream<byte[]> updates =
+        env.fromSource(
+                new ModelUpdateSource(
+                    sync.bootstrap(),
+                    sync.updatesTopic(),
+                    sync.runId(),
+                    System.currentTimeMillis() - UPDATES_LOOKBACK.toMillis()),
+                WatermarkStrategy.noWatermarks(),
+                "model-updates")
+            .setParallelism(1)
+            .uid(UPDATES_SOURCE_UID);
+    LearnerSettings learnerSettings = settings(conf, mapping, model);
     SingleOutputStreamOperator<ScoredSample> scored =
         events
             .keyBy(Event::userId)
+            .connect(updates.broadcast())
             .transform(
                 LEARNER_NAME,
                 TypeInformation.of(ScoredSample.class),
-                learnerOperator(conf, mapping, model, learners))
+                learnerOperator(learnerSettings, conf, mapping, model, learners, sync))
             .uid(LEARNER_UID);
+    scored
+        .getSideOutput(UserLearnerOperator.DELTAS)
+        .transform(
+            PARAMETER_SERVER_NAME,
+            Types.LONG,
+            new ParameterServerOperator(sync, model.toProperties()))
+        .setParallelism(1)
+        .setMaxParallelism(1)
+        .uid(PARAMETER_SERVER_UID)
+        .sinkTo(new DiscardingSink<>())
+        .setParallelism(1)
+        .uid("published-versions")
+        .name("published versions");
 
     String dlqTopic = conf.get(JobOptions.DLQ_TOPIC);
     DataStream<byte[]> deadLetters =
@@ -173,8 +216,13 @@ public final class PerceiveJob {
 
   /** The learner, with its user-state output when that or the serving check is on. */
   static UserLearnerOperator learnerOperator(
-      Configuration conf, EventMapping mapping, ModelConfig model, LearnerFactory learners) {
-    UserLearnerOperator op = new UserLearnerOperator(settings(conf, mapping, model), learners);
+      LearnerSettings learnerSettings,
+      Configuration conf,
+      EventMapping mapping,
+      ModelConfig model,
+      LearnerFactory learners,
+      SyncSettings sync) {
+    UserLearnerOperator op = new UserLearnerOperator(learnerSettings, learners, sync);
     boolean check = conf.getOptional(JobOptions.SERVING_CHECK_DIR).isPresent();
     if (conf.get(JobOptions.USER_STATE_ENABLED) || check)
       op.withUserStates(
@@ -246,6 +294,27 @@ public final class PerceiveJob {
     }
   }
 
+  /** How far before the job is built the model-updates reader of a fresh run starts. */
+  static final Duration UPDATES_LOOKBACK = Duration.ofMinutes(1);
+
+  /** Sync and publication settings; {@code runId} names this submission on the model topics. */
+  public static SyncSettings syncSettings(Configuration conf, String runId) {
+    return new SyncSettings(
+        runId,
+        conf.get(JobOptions.BOOTSTRAP),
+        conf.get(JobOptions.UPDATES_TOPIC),
+        conf.get(JobOptions.MANIFESTS_TOPIC),
+        conf.get(JobOptions.SYNC_INTERVAL).toMillis(),
+        conf.get(JobOptions.SYNC_MERGE),
+        conf.get(JobOptions.SYNC_FULL_EVERY),
+        conf.getOptional(JobOptions.SNAPSHOT_DIR).orElse(null),
+        conf.get(JobOptions.SNAPSHOT_INTERVAL).toMillis(),
+        conf.get(JobOptions.SNAPSHOTS_KEPT),
+        conf.get(JobOptions.PUBLISH_MAX_AUC_DROP),
+        conf.get(JobOptions.PUBLISH_MIN_SAMPLES),
+        conf.get(JobOptions.SYNC_MAX_CHUNK_BYTES));
+  }
+
   static LearnerSettings settings(Configuration conf, EventMapping mapping, ModelConfig model) {
     LabelConfig labels =
         new LabelConfig(
@@ -262,7 +331,7 @@ public final class PerceiveJob {
         conf.get(JobOptions.BATCH_SIZE),
         conf.get(JobOptions.FLUSH_INTERVAL).toMillis(),
         conf.get(JobOptions.METRICS_WINDOW),
-        conf.getOptional(JobOptions.SNAPSHOT_DIR).orElse(null),
+        null, // the parameter server writes the snapshots
         conf.get(JobOptions.SNAPSHOT_INTERVAL).toMillis(),
         conf.get(JobOptions.SNAPSHOTS_KEPT),
         conf.get(JobOptions.STATE_CACHE_USERS));

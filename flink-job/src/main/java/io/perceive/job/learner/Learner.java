@@ -47,4 +47,12 @@ public interface Learner extends LabelJoiner.StateAdvancer {
   default float[][] predict(List<Sample> samples) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot predict");
   }
+
+  /**
+   * The replica's parameters, which parameter sync reads and rebases in place; null for a learner
+   * without a parameter set (test doubles), which then never syncs.
+   */
+  default io.perceive.model.core.ParameterSet parameters() {
+    return null;
+  }
 }

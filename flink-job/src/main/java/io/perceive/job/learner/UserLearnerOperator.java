@@ -7,6 +7,10 @@ import io.perceive.job.domain.Sample;
 import io.perceive.job.domain.UserState;
 import io.perceive.job.domain.UserStateCodec;
 import io.perceive.job.publish.SnapshotStore;
+import io.perceive.job.sync.ModelUpdate;
+import io.perceive.job.sync.ReplicaSync;
+import io.perceive.job.sync.SyncSettings;
+import io.perceive.model.delta.DeltaChunks;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -14,6 +18,7 @@ import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.common.accumulators.DoubleMaximum;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -29,11 +34,15 @@ import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedMultiInput;
 import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.util.OutputTag;
 
 /**
@@ -44,17 +53,33 @@ import org.apache.flink.util.OutputTag;
  * minibatch (or the flush timer, a checkpoint, or end of input) is scored and trained on in one
  * batched call of the subtask's {@link Learner}, whose replica lives in operator state. Training
  * never writes keyed state.
+ *
+ * <p>Parameter sync (with {@link SyncSettings}): wired as a two-input operator, events on input 1
+ * (keyed) and the published model updates on input 2 (broadcast). Every sync interval and at end of
+ * input 1 the learner sends its parameter delta, in chunks, through {@link #DELTAS} to the
+ * parameter server, and it rebases its replica on every published version ({@link ReplicaSync}).
+ * Input 2 never holds back event time: only input 1's watermark and status are forwarded. A bounded
+ * run ends when the server's END update closes input 2. Without sync settings the operator is a
+ * one-input operator that publishes snapshots itself from subtask 0 (the operator tests' form).
  */
 public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
-    implements OneInputStreamOperator<Event, ScoredSample>, Triggerable<Long, VoidNamespace> {
+    implements OneInputStreamOperator<Event, ScoredSample>,
+        TwoInputStreamOperator<Event, byte[], ScoredSample>,
+        BoundedMultiInput,
+        Triggerable<Long, VoidNamespace> {
 
   private static final long serialVersionUID = 1L;
 
   /** Duplicates (within the horizon) leave through this side output for the dead-letter topic. */
   public static final OutputTag<Event> DUPLICATES = new OutputTag<>("duplicates") {};
 
+  /** Chunks of parameter deltas for the parameter server (with sync settings). */
+  public static final OutputTag<byte[]> DELTAS =
+      new OutputTag<>("parameter-deltas", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
+
   private final LearnerSettings settings;
   private final LearnerFactory learnerFactory;
+  private final SyncSettings sync;
 
   private transient Learner learner;
   private transient LabelJoiner joiner;
@@ -76,10 +101,24 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient UserStateCache.Writer writeBack;
   private transient Counter published;
   private transient Counter publishFailures;
+  private transient ListState<byte[]> syncState;
+  private transient byte[] restoredSync;
+  private transient ReplicaSync replicaSync;
+  private transient Counter deltasSent;
+  private transient Counter rebases;
+  private transient Counter badUpdates;
+  private transient DoubleMaximum finalDivergence;
 
   public UserLearnerOperator(LearnerSettings settings, LearnerFactory learnerFactory) {
+    this(settings, learnerFactory, null);
+  }
+
+  /** A learner that syncs its replica through the parameter server ({@code sync} non-null). */
+  public UserLearnerOperator(
+      LearnerSettings settings, LearnerFactory learnerFactory, SyncSettings sync) {
     this.settings = settings;
     this.learnerFactory = learnerFactory;
+    this.sync = sync;
   }
 
   @Override
@@ -102,6 +141,22 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
         if (owner == me) restoredLearner = entry;
       }
       if (restoredLearner == null) restoredLearner = first;
+    }
+    initializeSyncState(context);
+  }
+
+  private void initializeSyncState(StateInitializationContext context) throws Exception {
+    syncState =
+        context
+            .getOperatorStateStore()
+            .getUnionListState(
+                new ListStateDescriptor<>(
+                    "replica-sync", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+    restoredSync = null;
+    if (context.isRestored()) {
+      int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+      for (byte[] entry : syncState.get())
+        if (ReplicaEntry.owner(entry) == me) restoredSync = ReplicaEntry.payload(entry);
     }
   }
 
@@ -133,10 +188,107 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     registerMetrics(getMetricGroup());
     openUserStates(getMetricGroup());
     // Part 1 publishes from the learner itself; only subtask 0 may, so versions stay unique.
-    if (settings.snapshotDir() != null && me == 0) {
+    if (settings.snapshotDir() != null && me == 0 && sync == null) {
       snapshots = new SnapshotStore(toPath(settings.snapshotDir()), settings.snapshotsKept());
       armSnapshotTimer();
     }
+    openSync(me, n);
+  }
+
+  private void openSync(int me, int n) throws Exception {
+    if (sync == null || learner.parameters() == null) return;
+    replicaSync = new ReplicaSync(sync.runId(), me, n, learner.parameters());
+    // A rescaled restore has no entry for this subtask: it starts a fresh sequence (its replica
+    // came from another subtask) and waits for the restarted server's FULL like every learner.
+    if (restoredSync != null) replicaSync.restore(restoredSync);
+    MetricGroup g = getMetricGroup();
+    deltasSent = g.counter("deltas_sent");
+    rebases = g.counter("rebases");
+    badUpdates = g.counter("model_updates_refused");
+    g.gauge("sync_lag_ms", () -> replicaSync.lagMs(System.currentTimeMillis()));
+    g.gauge("published_version", () -> replicaSync.publishedVersion());
+    finalDivergence = new DoubleMaximum();
+    getRuntimeContext().addAccumulator("replica_vs_published_max_abs", finalDivergence);
+    armSyncTimer();
+  }
+
+  private void armSyncTimer() {
+    long at = getProcessingTimeService().getCurrentProcessingTime() + sync.syncIntervalMs();
+    getProcessingTimeService()
+        .registerTimer(
+            at,
+            ts -> {
+              sendDelta(false);
+              armSyncTimer();
+            });
+  }
+
+  /** Sends the replica's delta since the previous send to the parameter server, in chunks. */
+  private void sendDelta(boolean last) {
+    Map<String, Double> m = new java.util.LinkedHashMap<>();
+    m.put("auc_click", clickMetrics.auc());
+    m.put("logloss_click", clickMetrics.logLoss());
+    m.put("samples_click", (double) clickMetrics.total());
+    m.put("auc_conversion", conversionMetrics.auc());
+    m.put("samples_conversion", (double) conversionMetrics.total());
+    m.put("auc_order", orderMetrics.auc());
+    m.put("samples_order", (double) orderMetrics.total());
+    long now = getProcessingTimeService().getCurrentProcessingTime();
+    replicaSync
+        .takeDelta(learner.parameters(), m, last, timers.currentWatermark(), now)
+        .ifPresent(
+            d -> {
+              for (byte[] chunk :
+                  DeltaChunks.split(d.encode(), d.messageId(), sync.maxChunkBytes()))
+                output.collect(DELTAS, new StreamRecord<>(chunk));
+              deltasSent.inc();
+            });
+  }
+
+  @Override
+  public void processElement1(StreamRecord<Event> record) throws Exception {
+    processElement(record);
+  }
+
+  /** A published model update (broadcast): rebase the replica on it. Never touches keyed state. */
+  @Override
+  public void processElement2(StreamRecord<byte[]> record) throws Exception {
+    if (replicaSync == null) return;
+    try {
+      ModelUpdate u = ModelUpdate.decode(record.getValue());
+      ReplicaSync.Outcome o = replicaSync.onUpdate(u, learner.parameters());
+      if (o == ReplicaSync.Outcome.REBASED) {
+        learner.setVersion(replicaSync.publishedVersion());
+        rebases.inc();
+      }
+    } catch (io.perceive.model.snapshot.MalformedDataException e) {
+      badUpdates.inc();
+      LOG.warn("refused a model update: {}", e.getMessage());
+    }
+  }
+
+  /** Event time comes from the events alone: the model-update input has no say. */
+  @Override
+  public void processWatermark1(Watermark mark) throws Exception {
+    processWatermark(mark);
+  }
+
+  @Override
+  public void processWatermark2(Watermark mark) {}
+
+  @Override
+  protected void processWatermarkStatus(WatermarkStatus status, int inputIndex) throws Exception {
+    if (inputIndex == 0) processWatermarkStatus(status);
+  }
+
+  @Override
+  public void endInput(int inputId) throws Exception {
+    if (inputId != 1 || replicaSync == null) return;
+    // End of events (the final watermark has fired every label timer): train on what is left and
+    // send the final delta; the server publishes the final version, the snapshot, then END.
+    train();
+    cache.flush(writeBack);
+    sendDelta(true);
   }
 
   private void registerMetrics(MetricGroup g) {
@@ -377,6 +529,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     learnerState.clear();
     int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
     learnerState.add(ReplicaEntry.of(me, learner.saveState()));
+    syncState.clear();
+    if (replicaSync != null) syncState.add(ReplicaEntry.of(me, replicaSync.save()));
   }
 
   @Override
@@ -384,6 +538,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     train();
     cache.flush(writeBack);
     if (snapshots != null) publish(); // end of input: the final snapshot
+    if (replicaSync != null && replicaSync.published() != null)
+      finalDivergence.add(replicaSync.divergence(learner.parameters()));
     servingCheck();
     super.finish();
   }

@@ -1,0 +1,270 @@
+package io.perceive.job.sync;
+
+import io.perceive.model.core.EmbeddingTable;
+import io.perceive.model.core.ParameterSet;
+import io.perceive.model.delta.ParameterDelta;
+import io.perceive.model.snapshot.MalformedDataException;
+import io.perceive.model.snapshot.Snapshot;
+import io.perceive.model.snapshot.SnapshotFile;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The learner side of parameter sync (DESIGN.md "Parameters and versions"), free of Flink: it cuts
+ * the replica's delta since the previous send, and rebases the replica when a published version
+ * arrives:
+ *
+ * <pre>
+ * replica := published + Σ own deltas sent but not yet contained (seq &gt; coverage) + unsent changes
+ * </pre>
+ *
+ * Deltas are exact in double precision ({@link ParameterDelta}), so at parallelism 1 a rebase gives
+ * back the replica bit for bit and training equals a single-loop trainer's. Optimizer state is not
+ * touched: it stays per learner.
+ *
+ * <p>Which updates are followed: only those of this run; after a restore from a checkpoint, nothing
+ * until a FULL from a newer server incarnation (the restored server's), since updates written after
+ * the checkpoint by the failed lineage may reuse this learner's delta sequence numbers. A DELTA
+ * must apply to the version held; otherwise it is skipped (counted) and the next FULL repairs the
+ * gap.
+ */
+public final class ReplicaSync {
+
+  /** What {@link #onUpdate} did. */
+  public enum Outcome {
+    REBASED,
+    IGNORED,
+    END
+  }
+
+  private record Pending(long seq, long sentAtMs, ParameterDelta delta) {}
+
+  private static final byte[] MAGIC = "PRCVRSYN".getBytes(StandardCharsets.US_ASCII);
+  private static final int CURRENT_VERSION = 1;
+
+  private final String runId;
+  private final int subtask;
+  private final int parallelism;
+  private ParameterSet sent; // the replica as of the last send (or rebase)
+  private ParameterSet published; // the latest published parameters followed; null until a FULL
+  private long publishedVersion;
+  private long incarnation = -1;
+  private long incarnationFloor = -1; // after a restore: follow only incarnations above this
+  private long seq;
+  private final Deque<Pending> pending = new ArrayDeque<>();
+  private long skipped;
+  private long rebases;
+
+  /** A fresh sync state for a replica that starts at {@code replica} (the common initial model). */
+  public ReplicaSync(String runId, int subtask, int parallelism, ParameterSet replica) {
+    this.runId = runId;
+    this.subtask = subtask;
+    this.parallelism = parallelism;
+    this.sent = replica.copy();
+  }
+
+  /**
+   * The delta since the previous send, as the message for the parameter server; empty when nothing
+   * changed (a final delta is always produced, the server counts them to end the run).
+   */
+  public Optional<LearnerDelta> takeDelta(
+      ParameterSet replica, Map<String, Double> metrics, boolean last, long watermarkMs, long now) {
+    ParameterDelta d =
+        ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+    if (!last && isEmpty(d)) return Optional.empty();
+    seq++;
+    pending.addLast(new Pending(seq, now, d));
+    sent = replica.copy();
+    return Optional.of(
+        new LearnerDelta(
+            subtask, parallelism, seq, publishedVersion, last, watermarkMs, metrics, d.encode()));
+  }
+
+  static boolean isEmpty(ParameterDelta d) {
+    if (d.changedRows() > 0) return false;
+    return d.dense().length() == 0 || d.dense().amaxNumber().doubleValue() == 0.0;
+  }
+
+  /**
+   * Follows a published update; on a DELTA or FULL of the current lineage rebases {@code replica}.
+   */
+  public Outcome onUpdate(ModelUpdate u, ParameterSet replica) throws MalformedDataException {
+    if (!u.runId().equals(runId) || u.incarnation() <= incarnationFloor) return Outcome.IGNORED;
+    if (u.kind() == ModelUpdate.Kind.END)
+      return u.incarnation() == incarnation ? Outcome.END : Outcome.IGNORED;
+    if (u.incarnation() < incarnation) return Outcome.IGNORED;
+    if (u.kind() == ModelUpdate.Kind.FULL) {
+      boolean newer =
+          published == null || u.incarnation() > incarnation || u.version() > publishedVersion;
+      if (!newer) return Outcome.IGNORED; // the periodic FULL of a version already followed
+      Snapshot s;
+      try {
+        s = SnapshotFile.fromBytes(u.payload(), "FULL update v" + u.version());
+      } catch (MalformedDataException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new MalformedDataException("FULL update v" + u.version() + ": " + e.getMessage(), e);
+      }
+      if (published == null) published = replica.copy();
+      s.copyInto(published);
+      incarnation = u.incarnation();
+    } else {
+      if (published == null
+          || u.incarnation() != incarnation
+          || u.baseVersion() != publishedVersion) {
+        skipped++;
+        return Outcome.IGNORED;
+      }
+      ParameterDelta.decode(u.payload()).applyTo(published);
+    }
+    publishedVersion = u.version();
+    rebase(replica, u.covered(subtask));
+    return Outcome.REBASED;
+  }
+
+  private void rebase(ParameterSet replica, long covered) {
+    ParameterDelta unsent =
+        ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+    while (!pending.isEmpty() && pending.peekFirst().seq() <= covered) pending.removeFirst();
+    ParameterSet base = published.copy();
+    for (Pending p : pending) p.delta().applyTo(base);
+    sent = base;
+    copyValues(base, replica);
+    unsent.applyTo(replica);
+    rebases++;
+  }
+
+  /** Copies values and row last-update times of {@code from} into {@code to} (same layout). */
+  static void copyValues(ParameterSet from, ParameterSet to) {
+    to.flat().assign(from.flat());
+    for (EmbeddingTable t : from.tables().values()) {
+      EmbeddingTable dst = to.table(t.name());
+      dst.weights().assign(t.weights());
+      System.arraycopy(t.lastUpdate(), 0, dst.lastUpdate(), 0, t.rows());
+    }
+  }
+
+  /**
+   * The largest absolute difference between {@code replica} and the published parameters followed
+   * (0 when the replica equals the published model; NaN before the first FULL).
+   */
+  public double divergence(ParameterSet replica) {
+    if (published == null) return Double.NaN;
+    ParameterDelta d =
+        ParameterDelta.diff(
+            published, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+    double max = d.dense().length() == 0 ? 0 : d.dense().amaxNumber().doubleValue();
+    for (ParameterDelta.TableRows t : d.tables().values())
+      if (t.size() > 0) max = Math.max(max, t.values().amaxNumber().doubleValue());
+    return max;
+  }
+
+  /** The published version the replica is based on (0 before the first). */
+  public long publishedVersion() {
+    return publishedVersion;
+  }
+
+  /** The latest published parameters followed (null before the first FULL); for tests. */
+  public ParameterSet published() {
+    return published;
+  }
+
+  public long incarnation() {
+    return incarnation;
+  }
+
+  /** Deltas sent that no published version contains yet. */
+  public int pendingDeltas() {
+    return pending.size();
+  }
+
+  /** Milliseconds since the oldest delta not yet contained in a published version was sent. */
+  public long lagMs(long now) {
+    return pending.isEmpty() ? 0 : now - pending.peekFirst().sentAtMs();
+  }
+
+  public long sequence() {
+    return seq;
+  }
+
+  /** DELTA updates skipped because they did not apply to the version held. */
+  public long skippedUpdates() {
+    return skipped;
+  }
+
+  public long rebases() {
+    return rebases;
+  }
+
+  /**
+   * Checkpoint form: magic "PRCVRSYN" | int32 version | seq | incarnation | published version |
+   * replica-at-last-send (snapshot bytes) | pending deltas (seq, sent at, delta bytes).
+   */
+  public byte[] save() {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      DataOutputStream out = new DataOutputStream(bytes);
+      out.write(MAGIC);
+      out.writeInt(CURRENT_VERSION);
+      out.writeLong(seq);
+      out.writeLong(incarnation);
+      out.writeLong(publishedVersion);
+      byte[] s = SnapshotFile.toBytes(new Snapshot(0, 0, Map.of(), sent, Optional.empty()));
+      out.writeInt(s.length);
+      out.write(s);
+      out.writeInt(pending.size());
+      for (Pending p : pending) {
+        byte[] d = p.delta().encode();
+        out.writeLong(p.seq());
+        out.writeLong(p.sentAtMs());
+        out.writeInt(d.length);
+        out.write(d);
+      }
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serialise the sync state", e);
+    }
+  }
+
+  /**
+   * Restores what {@link #save()} wrote. The restored learner then waits for a FULL from a newer
+   * server incarnation before it follows updates again.
+   */
+  public void restore(byte[] b) throws IOException {
+    if (b.length < MAGIC.length + 4 || !Arrays.equals(Arrays.copyOf(b, MAGIC.length), MAGIC))
+      throw new MalformedDataException("not a Perceive sync state (bad magic)");
+    DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+    in.skipNBytes(MAGIC.length);
+    int version = in.readInt();
+    if (version != CURRENT_VERSION)
+      throw new MalformedDataException(
+          "unsupported sync state version " + version + " (understood: " + CURRENT_VERSION + ")");
+    seq = in.readLong();
+    incarnation = in.readLong();
+    publishedVersion = in.readLong();
+    byte[] s = in.readNBytes(in.readInt());
+    Snapshot snap = SnapshotFile.fromBytes(s, "checkpointed sync state");
+    snap.copyInto(sent);
+    pending.clear();
+    int n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      long q = in.readLong();
+      long at = in.readLong();
+      byte[] d = in.readNBytes(in.readInt());
+      pending.addLast(new Pending(q, at, ParameterDelta.decode(d)));
+    }
+    incarnationFloor = incarnation;
+    published = null;
+  }
+}
