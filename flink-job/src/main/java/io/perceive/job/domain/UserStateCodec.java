@@ -13,11 +13,16 @@ import java.util.List;
  * The persisted form of {@link UserState} (RocksDB keyed state): a format-version byte, then a
  * compact binary body (zig-zag varints for ids and counts). Reading an unknown version fails with a
  * clear message; every change to the body adds a version and keeps the old reader.
+ *
+ * <p>Versions: 1 — the first body; 2 — each pending impression and pending click ends with its
+ * impression-time score (a presence byte, then p(click), p(conversion), p(order) as floats and the
+ * model version as a long). A version-1 state reads with no scores: those rows are reported with
+ * their minibatch score.
  */
 public final class UserStateCodec {
 
   /** Version written by this build. */
-  public static final int CURRENT_VERSION = 1;
+  public static final int CURRENT_VERSION = 2;
 
   private UserStateCodec() {}
 
@@ -56,6 +61,7 @@ public final class UserStateCodec {
         writeVarLong(out, p.position());
         out.writeLong(p.timeMs());
         out.writeLong(p.deadlineMs());
+        writeScore(out, p.score());
       }
       writeVarLong(out, s.pendingClicks.size());
       for (PendingClick c : s.pendingClicks) {
@@ -66,6 +72,7 @@ public final class UserStateCodec {
         out.writeLong(c.impressionTimeMs());
         out.writeLong(c.clickTimeMs());
         out.writeLong(c.deadlineMs());
+        writeScore(out, c.score());
       }
       writeVarLong(out, s.seenEventIds.size());
       for (var e : s.seenEventIds.entrySet()) {
@@ -85,11 +92,11 @@ public final class UserStateCodec {
     if (bytes == null || bytes.length == 0)
       throw new IllegalArgumentException("user state: empty bytes");
     int version = bytes[0];
-    if (version != CURRENT_VERSION)
+    if (version != 1 && version != CURRENT_VERSION)
       throw new IllegalArgumentException(
           "user state: unknown format version "
               + version
-              + " (this build reads version "
+              + " (this build reads versions 1 to "
               + CURRENT_VERSION
               + "); was the state written by a newer Perceive?");
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
@@ -127,7 +134,8 @@ public final class UserStateCodec {
                 readItem(in),
                 (int) readVarLong(in),
                 in.readLong(),
-                in.readLong()));
+                in.readLong(),
+                version >= 2 ? readScore(in) : null));
       n = readVarLong(in);
       for (long i = 0; i < n; i++)
         s.pendingClicks.add(
@@ -138,7 +146,8 @@ public final class UserStateCodec {
                 (int) readVarLong(in),
                 in.readLong(),
                 in.readLong(),
-                in.readLong()));
+                in.readLong(),
+                version >= 2 ? readScore(in) : null));
       n = readVarLong(in);
       for (long i = 0; i < n; i++) s.seenEventIds.put(in.readUTF(), in.readLong());
       n = readVarLong(in);
@@ -146,11 +155,29 @@ public final class UserStateCodec {
       s.timerAt = in.readLong();
       if (in.available() != 0)
         throw new IllegalArgumentException(
-            "user state: " + in.available() + " trailing bytes after a version-1 body");
+            "user state: "
+                + in.available()
+                + " trailing bytes after a version-"
+                + version
+                + " body");
       return s;
     } catch (IOException e) {
       throw new IllegalArgumentException("user state: truncated or corrupt (" + e + ")", e);
     }
+  }
+
+  private static void writeScore(DataOutputStream out, ImpressionScore s) throws IOException {
+    out.writeBoolean(s != null);
+    if (s == null) return;
+    out.writeFloat(s.click());
+    out.writeFloat(s.conversion());
+    out.writeFloat(s.order());
+    out.writeLong(s.modelVersion());
+  }
+
+  private static ImpressionScore readScore(DataInputStream in) throws IOException {
+    if (!in.readBoolean()) return null;
+    return new ImpressionScore(in.readFloat(), in.readFloat(), in.readFloat(), in.readLong());
   }
 
   private static void writeBehaviours(DataOutputStream out, Iterable<Behaviour> bs)

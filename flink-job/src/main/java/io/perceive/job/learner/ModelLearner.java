@@ -88,6 +88,7 @@ public final class ModelLearner implements Learner {
    * forward, the user side once per (user, request) group. Returns p(click), p(conversion),
    * p(order) per sample.
    */
+  @Override
   public float[][] score(List<Sample> samples) {
     Predictions r = model.predict(params, batches.build(samples));
     float[][] p = new float[samples.size()][3];

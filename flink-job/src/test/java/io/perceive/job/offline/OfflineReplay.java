@@ -115,7 +115,8 @@ public final class OfflineReplay {
                       x.conversion(),
                       x.order(),
                       x.priceLevel(),
-                      x.labelTimeMs());
+                      x.labelTimeMs(),
+                      x.impressionScore());
             batch.add(x);
           }
 
@@ -159,18 +160,7 @@ public final class OfflineReplay {
       if (e.kind() == EventKind.IMPRESSION) {
         List<PendingImpression> pending = st.pendingImpressions();
         PendingImpression p = pending.get(pending.size() - 1);
-        unscored.add(
-            new Sample(
-                st.requests().get(p.requestId()),
-                p.eventId(),
-                p.item(),
-                p.position(),
-                Sample.Row.CLICK,
-                Sample.MASKED,
-                Sample.MASKED,
-                Sample.MASKED,
-                -1,
-                e.timeMs()));
+        unscored.add(Sample.toScore(st.requests().get(p.requestId()), p));
       }
       if (++seen % watermarkEvery == 0) {
         long watermark = newest - 120_000L;
