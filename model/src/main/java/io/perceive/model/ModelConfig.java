@@ -207,11 +207,15 @@ public final class ModelConfig {
   public static final Option<List<Feature>> ITEM_FEATURES =
       featuresOpt(
           "item.features",
-          "price:log1p,discount:standard:0.08:0.15,log_popularity:standard:2:1.5,position:log1p",
+          "price:log1p,discount:standard:0.08:0.15,log_popularity:standard:2:1.5,position:log1p,"
+              + "affinity_category:none,affinity_session_category:log1p,affinity_item:log1p",
           "continuous candidate item features through the Missing Value Layer (same syntax);"
               + " the job reads price from the item's price, position from the impression's slot"
-              + " (position-bias feature; serving passes the slot or 0), the others from the"
-              + " item's feature map");
+              + " (position-bias feature; serving passes the slot or 0); affinity_category,"
+              + " affinity_session_category and affinity_item are computed from the user's"
+              + " behaviour window (InputBuilder: share of the window in the candidate's category,"
+              + " same-category behaviours in the last hour, behaviours on the same item); the"
+              + " others come from the item's feature map");
 
   // --- sharing block
   public static final Option<SharingMode> SHARING_MODE =

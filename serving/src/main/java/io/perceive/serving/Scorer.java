@@ -60,7 +60,7 @@ public final class Scorer {
     try (MemoryWorkspace ws =
         Nd4j.getWorkspaceManager().getAndActivateWorkspace(REQUEST_WORKSPACE, WORKSPACE_ID)) {
       TrainingBatch.Users users = model.inputs().users(List.of(user));
-      TrainingBatch.Candidates cand = model.inputs().candidates(candidates);
+      TrainingBatch.Candidates cand = model.inputs().candidates(user, candidates);
       MultiTaskModel m = model.model();
       MultiTaskModel.UserRepresentation rep = m.encodeUser(model.parameters(), users);
       p = m.score(model.parameters(), rep, cand); // double[]s: nothing points into the workspace
@@ -74,7 +74,7 @@ public final class Scorer {
   private static Scores scoreDirect(
       ServingModel model, UserInput user, List<CandidateInput> candidates, double alpha) {
     TrainingBatch.Users users = model.inputs().users(List.of(user));
-    TrainingBatch.Candidates cand = model.inputs().candidates(candidates);
+    TrainingBatch.Candidates cand = model.inputs().candidates(user, candidates);
     MultiTaskModel m = model.model();
     Predictions p = m.score(model.parameters(), m.encodeUser(model.parameters(), users), cand);
     return new Scores(model.version(), p.click(), p.conversion(), p.order(), ranking(p, alpha));

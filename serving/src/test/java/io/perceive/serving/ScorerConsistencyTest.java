@@ -50,7 +50,7 @@ class ScorerConsistencyTest {
       assertThat(s.modelVersion()).isEqualTo(7);
 
       TrainingBatch.Users users = inputs.users(List.of(user));
-      TrainingBatch.Candidates c = inputs.candidates(cands);
+      TrainingBatch.Candidates c = inputs.candidates(user, cands); // as the job builds them
       int[] group = new int[cands.size()];
       Predictions unsplit = reference.scoreUnsplit(trained, users, group, c);
       float[] nan = new float[cands.size()];

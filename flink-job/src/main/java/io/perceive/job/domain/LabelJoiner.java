@@ -40,6 +40,13 @@ public final class LabelJoiner {
   public interface Output {
     void sample(Sample s);
 
+    /**
+     * A new pending impression, as an unlabelled row with its frozen inputs: the learner scores it
+     * now (batched) and attaches the score ({@link UserState#attachScore}) so that its rows are
+     * reported with the impression-time score.
+     */
+    default void impression(Sample unlabelled) {}
+
     void count(Counter c);
   }
 
@@ -90,7 +97,7 @@ public final class LabelJoiner {
     s.lastEventTimeMs = Math.max(s.lastEventTimeMs, e.timeMs());
     if (e.profile() != null) s.profile = e.profile().clone();
     switch (e.kind()) {
-      case IMPRESSION -> onImpression(s, e);
+      case IMPRESSION -> onImpression(s, e, out);
       case CLICK -> {
         onClick(s, e, out);
         appendBehaviour(s, e);
@@ -103,17 +110,20 @@ public final class LabelJoiner {
     }
   }
 
-  private void onImpression(UserState s, Event e) {
+  private void onImpression(UserState s, Event e, Output out) {
     s.impressions++;
-    s.requests.computeIfAbsent(e.requestId(), r -> freeze(s, e));
-    s.pendingImpressions.add(
+    RequestContext ctx = s.requests.computeIfAbsent(e.requestId(), r -> freeze(s, e));
+    PendingImpression p =
         new PendingImpression(
             e.eventId(),
             e.requestId(),
             e.item(),
             e.position(),
             e.timeMs(),
-            e.timeMs() + cfg.clickWindowMs()));
+            e.timeMs() + cfg.clickWindowMs(),
+            null);
+    s.pendingImpressions.add(p);
+    out.impression(Sample.toScore(ctx, p));
   }
 
   private RequestContext freeze(UserState s, Event e) {
@@ -154,7 +164,8 @@ public final class LabelJoiner {
         -1,
         -1,
         -1,
-        e.timeMs());
+        e.timeMs(),
+        hit.score());
     s.pendingClicks.add(
         new PendingClick(
             hit.eventId(),
@@ -163,7 +174,8 @@ public final class LabelJoiner {
             hit.position(),
             hit.timeMs(),
             e.timeMs(),
-            e.timeMs() + cfg.attributionWindowMs()));
+            e.timeMs() + cfg.attributionWindowMs(),
+            hit.score()));
   }
 
   private void onOrder(UserState s, Event e, Output out) {
@@ -190,7 +202,8 @@ public final class LabelJoiner {
         1,
         1,
         cfg.priceLevel(price),
-        e.timeMs());
+        e.timeMs(),
+        last.score());
     dropUnusedContexts(s);
   }
 
@@ -231,7 +244,8 @@ public final class LabelJoiner {
           -1,
           0,
           -1,
-          p.deadlineMs());
+          p.deadlineMs(),
+          p.score());
     }
     List<PendingClick> expiredClicks = new ArrayList<>();
     for (PendingClick c : s.pendingClicks) if (c.deadlineMs() <= timeMs) expiredClicks.add(c);
@@ -248,7 +262,8 @@ public final class LabelJoiner {
           0,
           0,
           -1,
-          c.deadlineMs());
+          c.deadlineMs(),
+          c.score());
     }
     dropUnusedContexts(s);
     if (s.lastEventTimeMs != Long.MIN_VALUE && timeMs >= idleDeadline(s)) {
@@ -297,7 +312,8 @@ public final class LabelJoiner {
       int conversion,
       int order,
       int priceLevel,
-      long labelTime) {
+      long labelTime,
+      ImpressionScore score) {
     out.sample(
         new Sample(
             ctx,
@@ -309,7 +325,8 @@ public final class LabelJoiner {
             (byte) conversion,
             (byte) order,
             priceLevel,
-            labelTime));
+            labelTime,
+            score));
     out.count(row == Sample.Row.CLICK ? Counter.CLICK_ROWS : Counter.CONVERSION_ROWS);
   }
 }

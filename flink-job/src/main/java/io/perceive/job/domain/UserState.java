@@ -98,6 +98,25 @@ public final class UserState {
     return lastEventTimeMs;
   }
 
+  /**
+   * Attaches an impression-time score to the pending impression {@code impressionEventId}, or to
+   * its pending click when it was clicked before the score was taken. Returns false when neither is
+   * pending any more (its rows were emitted; the caller attaches the score to them).
+   */
+  public boolean attachScore(String impressionEventId, ImpressionScore score) {
+    for (int i = 0; i < pendingImpressions.size(); i++)
+      if (pendingImpressions.get(i).eventId().equals(impressionEventId)) {
+        pendingImpressions.set(i, pendingImpressions.get(i).withScore(score));
+        return true;
+      }
+    for (int i = 0; i < pendingClicks.size(); i++)
+      if (pendingClicks.get(i).impressionEventId().equals(impressionEventId)) {
+        pendingClicks.set(i, pendingClicks.get(i).withScore(score));
+        return true;
+      }
+    return false;
+  }
+
   public boolean hasPendingLabels() {
     return !pendingImpressions.isEmpty() || !pendingClicks.isEmpty();
   }

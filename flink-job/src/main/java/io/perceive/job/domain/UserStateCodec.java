@@ -13,14 +13,20 @@ import java.util.List;
  * The persisted form of {@link UserState} (RocksDB keyed state): a format-version byte, then a
  * compact binary body (zig-zag varints for ids and counts). Reading an unknown version fails with a
  * clear message; every change to the body adds a version and keeps the old reader.
+ *
+ * <p>Versions: 1 — the first body; 2 — the serving-state throttle appended; 3 — each pending
+ * impression and pending click ends with its impression-time score (a presence byte, then p(click),
+ * p(conversion), p(order) as floats and the model version as a long). A version-1 state reads with
+ * no scores: those rows are reported with their minibatch score.
  */
 public final class UserStateCodec {
 
   /**
    * Version written by this build. 2 appends the serving-state throttle (last emission time,
-   * changed flag) to version 1's body; version 1 is still read (never emitted, unchanged).
+   * changed flag) to version 1's body; 3 adds the impression-time score to each pending impression
+   * and pending click. Versions 1 and 2 are still read.
    */
-  public static final int CURRENT_VERSION = 2;
+  public static final int CURRENT_VERSION = 3;
 
   private UserStateCodec() {}
 
@@ -59,6 +65,7 @@ public final class UserStateCodec {
         writeVarLong(out, p.position());
         out.writeLong(p.timeMs());
         out.writeLong(p.deadlineMs());
+        writeScore(out, p.score());
       }
       writeVarLong(out, s.pendingClicks.size());
       for (PendingClick c : s.pendingClicks) {
@@ -69,6 +76,7 @@ public final class UserStateCodec {
         out.writeLong(c.impressionTimeMs());
         out.writeLong(c.clickTimeMs());
         out.writeLong(c.deadlineMs());
+        writeScore(out, c.score());
       }
       writeVarLong(out, s.seenEventIds.size());
       for (var e : s.seenEventIds.entrySet()) {
@@ -90,11 +98,11 @@ public final class UserStateCodec {
     if (bytes == null || bytes.length == 0)
       throw new IllegalArgumentException("user state: empty bytes");
     int version = bytes[0];
-    if (version != 1 && version != CURRENT_VERSION)
+    if (version < 1 || version > CURRENT_VERSION)
       throw new IllegalArgumentException(
           "user state: unknown format version "
               + version
-              + " (this build reads versions 1.."
+              + " (this build reads versions 1 to "
               + CURRENT_VERSION
               + "); was the state written by a newer Perceive?");
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
@@ -132,7 +140,8 @@ public final class UserStateCodec {
                 readItem(in),
                 (int) readVarLong(in),
                 in.readLong(),
-                in.readLong()));
+                in.readLong(),
+                version >= 3 ? readScore(in) : null));
       n = readVarLong(in);
       for (long i = 0; i < n; i++)
         s.pendingClicks.add(
@@ -143,7 +152,8 @@ public final class UserStateCodec {
                 (int) readVarLong(in),
                 in.readLong(),
                 in.readLong(),
-                in.readLong()));
+                in.readLong(),
+                version >= 3 ? readScore(in) : null));
       n = readVarLong(in);
       for (long i = 0; i < n; i++) s.seenEventIds.put(in.readUTF(), in.readLong());
       n = readVarLong(in);
@@ -164,6 +174,20 @@ public final class UserStateCodec {
     } catch (IOException e) {
       throw new IllegalArgumentException("user state: truncated or corrupt (" + e + ")", e);
     }
+  }
+
+  private static void writeScore(DataOutputStream out, ImpressionScore s) throws IOException {
+    out.writeBoolean(s != null);
+    if (s == null) return;
+    out.writeFloat(s.click());
+    out.writeFloat(s.conversion());
+    out.writeFloat(s.order());
+    out.writeLong(s.modelVersion());
+  }
+
+  private static ImpressionScore readScore(DataInputStream in) throws IOException {
+    if (!in.readBoolean()) return null;
+    return new ImpressionScore(in.readFloat(), in.readFloat(), in.readFloat(), in.readLong());
   }
 
   private static void writeBehaviours(DataOutputStream out, Iterable<Behaviour> bs)

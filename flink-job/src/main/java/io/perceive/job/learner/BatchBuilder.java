@@ -65,7 +65,7 @@ public final class BatchBuilder {
     return new TrainingBatch(
         inputs.users(users),
         group,
-        inputs.candidates(candidates),
+        inputs.candidates(candidates, users, group),
         new TrainingBatch.Labels(click, conversion, order, price));
   }
 

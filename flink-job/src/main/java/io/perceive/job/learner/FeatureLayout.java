@@ -2,6 +2,7 @@ package io.perceive.job.learner;
 
 import io.perceive.job.domain.UserState;
 import io.perceive.model.ModelConfig;
+import io.perceive.model.input.InputBuilder;
 import io.perceive.model.layers.MissingValueLayer;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -12,8 +13,8 @@ import java.util.List;
  * names so the names live in one place: profile features named {@code activity_*} are the job's
  * activity statistics, the others are read from the event's profile map; the item feature {@code
  * price} is the item's price, {@code position} the impression's slot on the page (the position-bias
- * feature: serving passes the slot being filled, or 0), the others are read from the item's feature
- * map.
+ * feature: serving passes the slot being filled, or 0), {@code affinity_*} are computed from the
+ * user's window by the model's InputBuilder, the others are read from the item's feature map.
  */
 public final class FeatureLayout implements Serializable {
 
@@ -32,7 +33,9 @@ public final class FeatureLayout implements Serializable {
       eventProfileNames.add(n);
     }
     for (MissingValueLayer.Feature f : cfg.itemFeatures())
-      if (!f.name().equals("price") && !f.name().equals("position")) eventItemNames.add(f.name());
+      if (!f.name().equals("price")
+          && !f.name().equals("position")
+          && !InputBuilder.AFFINITY_FEATURES.contains(f.name())) eventItemNames.add(f.name());
   }
 
   /** Profile feature names read from events (the event mapping's order). */

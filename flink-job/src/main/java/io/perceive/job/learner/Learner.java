@@ -19,6 +19,13 @@ public interface Learner extends LabelJoiner.StateAdvancer {
    */
   float[][] scoreThenTrain(List<Sample> batch);
 
+  /**
+   * Scores samples with the current weights and their frozen inputs without training (the
+   * impression-time score, batched). Returns p(click), p(conversion), p(order) per sample, in
+   * order.
+   */
+  float[][] score(List<Sample> samples);
+
   /** Number of optimizer steps taken by this replica. */
   long steps();
 

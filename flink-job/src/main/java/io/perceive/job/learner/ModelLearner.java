@@ -4,6 +4,7 @@ import io.perceive.job.domain.Behaviour;
 import io.perceive.job.domain.Sample;
 import io.perceive.model.ModelConfig;
 import io.perceive.model.MultiTaskModel;
+import io.perceive.model.Predictions;
 import io.perceive.model.TrainingBatch;
 import io.perceive.model.core.ParameterSet;
 import io.perceive.model.layers.LstmState;
@@ -78,6 +79,23 @@ public final class ModelLearner implements Learner {
       p[i][0] = (float) r.predictions().click()[i];
       p[i][1] = (float) r.predictions().conversion()[i];
       p[i][2] = (float) r.predictions().order()[i];
+    }
+    return p;
+  }
+
+  /**
+   * Scores samples with the current weights and their frozen inputs, without training: one batched
+   * forward, the user side once per (user, request) group. Returns p(click), p(conversion),
+   * p(order) per sample.
+   */
+  @Override
+  public float[][] score(List<Sample> samples) {
+    Predictions r = model.predict(params, batches.build(samples));
+    float[][] p = new float[samples.size()][3];
+    for (int i = 0; i < p.length; i++) {
+      p[i][0] = (float) r.click()[i];
+      p[i][1] = (float) r.conversion()[i];
+      p[i][2] = (float) r.order()[i];
     }
     return p;
   }

@@ -1,6 +1,7 @@
 package io.perceive.job.learner;
 
 import io.perceive.job.domain.Event;
+import io.perceive.job.domain.ImpressionScore;
 import io.perceive.job.domain.LabelJoiner;
 import io.perceive.job.domain.RequestContext;
 import io.perceive.job.domain.Sample;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +63,11 @@ import org.apache.flink.util.OutputTag;
  * Input 2 never holds back event time: only input 1's watermark and status are forwarded. A bounded
  * run ends when the server's END update closes input 2. Without sync settings the operator is a
  * one-input operator that publishes snapshots itself from subtask 0 (the operator tests' form).
+ *
+ * <p>Every new impression is also scored once, batched, before the next training step (or when a
+ * minibatch of them has gathered): the score is attached to the pending impression in keyed state
+ * and becomes the prequential score of its rows (docs/streaming-learner.md, "Learning quality").
+ * Both happen before any training on its labels, so the score is still prequential.
  */
 public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     implements OneInputStreamOperator<Event, ScoredSample>,
@@ -87,6 +94,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient ListState<byte[]> learnerState;
   private transient InternalTimerService<VoidNamespace> timers;
   private transient List<Sample> batch;
+  private transient List<Sample> unscored;
   private transient Map<LabelJoiner.Counter, Counter> counters;
   private transient Counter lateEvents;
   private transient Counter batches;
@@ -176,6 +184,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
                 "user", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
     timers = getInternalTimerService("user-learner", VoidNamespaceSerializer.INSTANCE, this);
     batch = new ArrayList<>(settings.batchSize());
+    unscored = new ArrayList<>(settings.batchSize());
     cache = new UserStateCache(settings.stateCacheUsers());
     writeBack =
         (user, state) -> {
@@ -342,6 +351,11 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       }
 
       @Override
+      public void impression(Sample unlabelled) {
+        unscored.add(unlabelled);
+      }
+
+      @Override
       public void count(LabelJoiner.Counter c) {
         counters.get(c).inc();
       }
@@ -458,9 +472,48 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     cache.put(currentUser(), s, writeBack);
   }
 
+  /**
+   * Called after the current user's state is saved (so the cache holds every user's latest state).
+   */
   private void trainIfFull() {
+    if (unscored.size() >= settings.batchSize()) scoreImpressions();
     if (batch.size() >= settings.batchSize()) train();
-    else if (!batch.isEmpty() && !flushTimerArmed) armFlushTimer();
+    else if ((!batch.isEmpty() || !unscored.isEmpty()) && !flushTimerArmed) armFlushTimer();
+  }
+
+  /**
+   * Scores the impressions gathered since the last call in one batched forward and attaches each
+   * score to its pending impression (or click) in keyed state, and to rows of it already waiting in
+   * the minibatch buffer. Runs before every training step, so no label is trained on before its
+   * impression's score is taken.
+   */
+  private void scoreImpressions() {
+    if (unscored.isEmpty()) return;
+    float[][] p = learner.score(unscored);
+    long version = learner.version();
+    Map<String, ImpressionScore> byImpression = new HashMap<>();
+    Object current = getCurrentKey();
+    try {
+      for (int i = 0; i < p.length; i++) {
+        Sample x = unscored.get(i);
+        ImpressionScore score = new ImpressionScore(p[i][0], p[i][1], p[i][2], version);
+        byImpression.put(x.impressionEventId(), score);
+        setCurrentKey(x.userId());
+        UserState s = loadExisting();
+        if (s != null && s.attachScore(x.impressionEventId(), score)) save(s);
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot attach impression scores to user state", e);
+    } finally {
+      if (current != null) setCurrentKey(current);
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      Sample b = batch.get(i);
+      ImpressionScore score =
+          b.impressionScore() == null ? byImpression.get(b.impressionEventId()) : null;
+      if (score != null) batch.set(i, b.withImpressionScore(score));
+    }
+    unscored.clear();
   }
 
   private void armFlushTimer() {
@@ -471,12 +524,13 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
             at,
             ts -> {
               flushTimerArmed = false;
-              if (!batch.isEmpty()) train();
+              train();
             });
   }
 
   /** Scores, then trains on, everything gathered so far (in minibatches of the configured size). */
   private void train() {
+    scoreImpressions();
     while (!batch.isEmpty()) {
       int n = Math.min(batch.size(), settings.batchSize());
       List<Sample> mb = new ArrayList<>(batch.subList(0, n));
@@ -493,7 +547,11 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     }
   }
 
-  private void emitScored(Sample s, float[] p, long version) {
+  private void emitScored(Sample s, float[] trained, long trainedVersion) {
+    // The impression-time score when it was taken, else (state from format 1) the minibatch's.
+    ImpressionScore at = s.impressionScore();
+    float[] p = at == null ? trained : new float[] {at.click(), at.conversion(), at.order()};
+    long version = at == null ? trainedVersion : at.modelVersion();
     if (s.click() >= 0) clickMetrics.add(s.click(), p[0]);
     if (s.conversion() >= 0) conversionMetrics.add(s.conversion(), p[1]);
     if (s.order() >= 0) orderMetrics.add(s.order(), p[2]);
@@ -731,7 +789,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
                 Sample.MASKED,
                 Sample.MASKED,
                 -1,
-                u.context().timeMs()));
+                u.context().timeMs(),
+                null));
     float[][] p = learner.predict(samples);
     long version = learner.version();
     FeatureLayout layout = userStateSettings.states().features();

@@ -25,6 +25,24 @@ final class RecordingLearner implements Learner {
     return p;
   }
 
+  /**
+   * The click score a training step would report; p(order) = steps so far / 1000, so a test sees
+   * when the score was taken (a training step always reports 0.25).
+   */
+  @Override
+  public float[][] score(List<Sample> samples) {
+    float[][] p = new float[samples.size()][];
+    for (int i = 0; i < samples.size(); i++) {
+      float w = samples.get(i).context().window().size();
+      p[i] = new float[] {w / 100f, 0.5f, steps / 1000f};
+    }
+    scored += samples.size();
+    return p;
+  }
+
+  /** Samples scored at impression time so far. */
+  public long scored;
+
   @Override
   public void advance(float[] h, float[] c, Behaviour leaving, long nowMs) {
     h[0] += 1;

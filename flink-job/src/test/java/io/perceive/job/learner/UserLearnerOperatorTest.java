@@ -8,6 +8,7 @@ import io.perceive.job.domain.Item;
 import io.perceive.job.domain.LabelConfig;
 import io.perceive.model.input.SceneCodes;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
@@ -128,6 +129,38 @@ class UserLearnerOperatorTest {
     harness.processWatermark(30 * MIN);
     assertThat(out()).hasSize(1);
     assertThat(harness.getSideOutput(UserLearnerOperator.DUPLICATES)).hasSize(1);
+  }
+
+  @Test
+  void rowsCarryTheirImpressionTimeScoreThroughTrainingAndRestore() throws Exception {
+    harness = newHarness(null);
+    send(ev(EventKind.IMPRESSION, 1, 100, 7, 0));
+    send(ev(EventKind.IMPRESSION, 2, 200, 9, 0));
+    send(ev(EventKind.CLICK, 2, 200, 9, MIN));
+    harness.processWatermark(2 * MIN); // both impressions scored at step 0, then user 2's click row
+    UserLearnerOperator op = (UserLearnerOperator) harness.getOperator();
+    assertThat(op.learner().steps()).isEqualTo(1);
+    assertThat(out()).singleElement().extracting(ScoredSample::pOrder).isEqualTo(0f);
+    harness.prepareSnapshotPreBarrier(1);
+    OperatorSubtaskState snap = harness.snapshot(1, 1);
+    harness.close();
+
+    harness = newHarness(snap);
+    send(ev(EventKind.IMPRESSION, 3, 300, 4, 3 * MIN));
+    send(ev(EventKind.CLICK, 3, 300, 4, 4 * MIN));
+    harness.processWatermark(5 * MIN); // user 3's impression scored after 1 step
+    harness.processWatermark(200 * MIN); // user 1's click window, user 2's attribution window close
+    Map<String, Float> orderScore = new java.util.HashMap<>();
+    for (ScoredSample s : out())
+      orderScore.put(s.userId() + (s.conversionRow() ? "/conversion" : "/click"), s.pOrder());
+    assertThat(((UserLearnerOperator) harness.getOperator()).learner().steps()).isEqualTo(5);
+    // every row reports the score of its impression's moment, not of its own training step
+    assertThat(orderScore)
+        .containsOnly(
+            Map.entry("1/click", 0f),
+            Map.entry("2/conversion", 0f),
+            Map.entry("3/click", 0.001f),
+            Map.entry("3/conversion", 0.001f));
   }
 
   @Test

@@ -197,6 +197,11 @@ class ParameterSyncITCase {
         }
 
         @Override
+        public float[][] score(List<Sample> samples) {
+          return l.score(samples);
+        }
+
+        @Override
         public long steps() {
           return l.steps();
         }

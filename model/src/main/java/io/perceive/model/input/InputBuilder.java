@@ -19,6 +19,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * time-gap bucket is its age at the request time ({@link TimeGapBuckets}, a behaviour stamped after
  * the request counts as age 0); profile and item features are looked up by the configuration's
  * feature names, absent or NaN = missing.
+ *
+ * <p>Item features named {@code affinity_*} ({@link #AFFINITY_FEATURES}) are not read from the
+ * candidate: they are computed here from the candidate and its user's window, the same newest T
+ * behaviours the sequence encoder sees (so a sample's affinity never sees an event after its
+ * request). They hand the network the user×category and user×item match directly — what the world's
+ * click propensity depends on most — instead of leaving it to emerge from embeddings that one pass
+ * over a stream moves only a few hundred times (docs/streaming-learner.md, "Learning quality"). An
+ * empty window gives NaN: the Missing Value Layer learns what "no history" means.
  */
 public final class InputBuilder {
 
@@ -29,6 +37,25 @@ public final class InputBuilder {
   private final int sceneCodes;
   private final String[] profileNames;
   private final String[] itemNames;
+
+  /** Share of the window's behaviours in the candidate's category (0..1). */
+  public static final String AFFINITY_CATEGORY = "affinity_category";
+
+  /**
+   * Behaviours in the candidate's category within {@link #SESSION_MS} before the request (a count):
+   * the session's intent.
+   */
+  public static final String AFFINITY_SESSION_CATEGORY = "affinity_session_category";
+
+  /** Behaviours on the candidate item itself in the window (a count). */
+  public static final String AFFINITY_ITEM = "affinity_item";
+
+  /** The item features this builder computes from the user's window. */
+  public static final List<String> AFFINITY_FEATURES =
+      List.of(AFFINITY_CATEGORY, AFFINITY_SESSION_CATEGORY, AFFINITY_ITEM);
+
+  /** How far back a behaviour counts as part of the request's session (one hour). */
+  public static final long SESSION_MS = 3_600_000L;
 
   public InputBuilder(ModelConfig cfg) {
     SequenceConfig seq = cfg.sequenceConfig();
@@ -131,9 +158,28 @@ public final class InputBuilder {
     return new TrainingBatch.Users(seq, ids, profile, scenes);
   }
 
-  /** Candidate items in list order. */
+  /**
+   * Candidate items in list order, without user context: {@code affinity_*} features are missing.
+   */
   public TrainingBatch.Candidates candidates(List<CandidateInput> candidates) {
+    return candidates(candidates, null, null);
+  }
+
+  /** Candidates of one user (serving): {@code affinity_*} features from that user's window. */
+  public TrainingBatch.Candidates candidates(UserInput user, List<CandidateInput> candidates) {
+    return candidates(candidates, List.of(user), new int[candidates.size()]);
+  }
+
+  /**
+   * Candidate items in list order; candidate i belongs to {@code users.get(group[i])}, whose window
+   * gives its {@code affinity_*} features ({@code users} null: missing).
+   */
+  public TrainingBatch.Candidates candidates(
+      List<CandidateInput> candidates, List<UserInput> users, int[] group) {
     int s = candidates.size();
+    if (users != null && (group == null || group.length != s))
+      throw new IllegalArgumentException(
+          "group must name the user of each of the " + s + " candidates");
     long[] ci = new long[s], cs = new long[s], cb = new long[s], cc = new long[s];
     float[] features = new float[s * itemNames.length];
     for (int i = 0; i < s; i++) {
@@ -142,10 +188,37 @@ public final class InputBuilder {
       cs[i] = c.shopId();
       cb[i] = c.brandId();
       cc[i] = c.categoryId();
+      UserInput user = users == null ? null : users.get(group[i]);
       for (int k = 0; k < itemNames.length; k++)
-        features[i * itemNames.length + k] = value(c.features().get(itemNames[k]));
+        features[i * itemNames.length + k] =
+            AFFINITY_FEATURES.contains(itemNames[k])
+                ? affinity(itemNames[k], c, user)
+                : value(c.features().get(itemNames[k]));
     }
     return new TrainingBatch.Candidates(ci, cs, cb, cc, features);
+  }
+
+  /** One {@code affinity_*} feature of a candidate for its user; NaN without history. */
+  private float affinity(String name, CandidateInput c, UserInput user) {
+    if (user == null || user.window().isEmpty()) return Float.NaN;
+    List<BehaviourRecord> w = user.window();
+    int from = Math.max(0, w.size() - steps); // the behaviours the sequence encoder sees
+    int n = w.size() - from, same = 0;
+    for (int i = from; i < w.size(); i++) {
+      BehaviourRecord b = w.get(i);
+      boolean hit =
+          switch (name) {
+            case AFFINITY_CATEGORY -> c.categoryId() >= 0 && b.categoryId() == c.categoryId();
+            case AFFINITY_SESSION_CATEGORY ->
+                c.categoryId() >= 0
+                    && b.categoryId() == c.categoryId()
+                    && user.requestTimeMs() - b.timeMs() <= SESSION_MS;
+            case AFFINITY_ITEM -> c.itemId() >= 0 && b.itemId() == c.itemId();
+            default -> throw new IllegalArgumentException("unknown affinity feature " + name);
+          };
+      if (hit) same++;
+    }
+    return name.equals(AFFINITY_CATEGORY) ? (float) same / n : same;
   }
 
   private static long[] filled(int n) {

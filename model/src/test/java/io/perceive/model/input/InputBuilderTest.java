@@ -84,6 +84,51 @@ class InputBuilderTest {
   }
 
   @Test
+  void affinityFeaturesComeFromTheUsersWindowAsTheEncoderSeesIt() {
+    ModelConfig cfg =
+        CFG.toBuilder()
+            .set(
+                ModelConfig.ITEM_FEATURES,
+                List.of(
+                    Feature.raw("affinity_category"),
+                    Feature.raw("affinity_session_category"),
+                    Feature.raw("affinity_item"),
+                    Feature.raw("price")))
+            .build();
+    long now = 10 * InputBuilder.SESSION_MS;
+    // window of 5, the encoder sees the newest 4: items 1 (cat 7, old), 2 (cat 8), 3 (cat 7), 3
+    List<BehaviourRecord> w =
+        List.of(
+            new BehaviourRecord(9, -1, -1, 7, 1, 0, 0), // falls out of T = 4
+            new BehaviourRecord(1, -1, -1, 7, 1, 0, now - 2 * InputBuilder.SESSION_MS),
+            new BehaviourRecord(2, -1, -1, 8, 1, 0, now - 1000),
+            new BehaviourRecord(3, -1, -1, 7, 1, 0, now - 500),
+            new BehaviourRecord(3, -1, -1, 7, 2, 0, now - 100));
+    UserInput history = new UserInput(1, null, null, w, null, 0, now);
+    UserInput fresh = new UserInput(2, null, null, List.of(), null, 0, now);
+    List<CandidateInput> cands =
+        List.of(
+            new CandidateInput(3, -1, -1, 7, Map.of("price", 5.0, "affinity_item", 99.0)),
+            new CandidateInput(9, -1, -1, 8, Map.of()),
+            new CandidateInput(4, -1, -1, 7, Map.of()));
+    TrainingBatch.Candidates c =
+        new InputBuilder(cfg).candidates(cands, List.of(history, fresh), new int[] {0, 0, 1});
+    assertThat(c.features())
+        .containsExactly(
+            0.75f, 2f, 2f, 5f, // 3 of 4 in category 7, 2 of them in the session, item 3 twice
+            0.25f, 1f, 0f, Float.NaN, // item 9 left the window: it does not count
+            Float.NaN, Float.NaN, Float.NaN, Float.NaN); // no history: missing, never made up
+    // without user context the affinities are missing (never read from the candidate's map)
+    assertThat(new InputBuilder(cfg).candidates(cands.subList(0, 1)).features())
+        .containsExactly(Float.NaN, Float.NaN, Float.NaN, 5f);
+    assertThat(new InputBuilder(cfg).candidates(history, cands.subList(0, 1)).features())
+        .containsExactly(0.75f, 2f, 2f, 5f);
+    assertThatThrownBy(() -> new InputBuilder(cfg).candidates(cands, List.of(history), new int[1]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("group");
+  }
+
+  @Test
   void refusesStatesAndCodesTheModelCannotTake() {
     InputBuilder b = new InputBuilder(CFG);
     UserInput wrongWidth = new UserInput(1, new float[2], new float[2], List.of(), null, 0, 0);
