@@ -84,6 +84,17 @@ abstract sealed class NativeValues {
         a.dataType());
   }
 
+  /** A c-order view of the contiguous block [offset, offset + d0*d1*d2) as [d0, d1, d2]. */
+  static INDArray block3(INDArray a, long offset, long d0, long d1, long d2) {
+    return Nd4j.create(
+        a.data(),
+        new long[] {d0, d1, d2},
+        new long[] {d1 * d2, d2, 1},
+        a.offset() + offset,
+        'c',
+        a.dataType());
+  }
+
   static INDArray zeros(DataType type, long... shape) {
     return Nd4j.zeros(type, shape);
   }
