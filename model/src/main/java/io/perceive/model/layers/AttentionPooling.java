@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
@@ -109,7 +110,7 @@ public final class AttentionPooling {
     Cache c = cache != null ? cache : new Cache(false);
     INDArray q = PropertyGatedLstm.contiguous(query, type);
     INDArray key = c.key = PropertyGatedLstm.reuse(c.key, c.detached, type, g, h); // [G, H]
-    Nd4j.gemm(q, p.get(weightName()), key, false, false, 1.0, 0.0);
+    Gemm.gemm(q, p.get(weightName()), key, false, false, 1.0, 0.0);
     NativeValues k = NativeValues.of(key);
     if (c.keyValues.length < g * h) c.keyValues = new double[g * h];
     if (c.hiddenValues.length < t * g * h) c.hiddenValues = new double[t * g * h];
@@ -209,11 +210,11 @@ public final class AttentionPooling {
     }
     NativeValues.of(dHidden).write(0, dhd, 0, t * g * h);
     NativeValues.of(dKey).write(0, dkd, 0, g * h);
-    Nd4j.gemm(c.query, dKey, grads.get(weightName()), true, false, 1.0, 1.0); // [Q, H]
+    Gemm.gemm(c.query, dKey, grads.get(weightName()), true, false, 1.0, 1.0); // [Q, H]
     NativeValues gb = NativeValues.of(grads.get(biasName()));
     for (int u = 0; u < g; u++) for (int j = 0; j < h; j++) gb.set(j, gb.get(j) + dkd[u * h + j]);
     INDArray dQuery = Nd4j.createUninitialized(type, g, queryDim); // [G, Q]
-    Nd4j.gemm(dKey, p.get(weightName()), dQuery, false, true, 1.0, 0.0);
+    Gemm.gemm(dKey, p.get(weightName()), dQuery, false, true, 1.0, 0.0);
     return new Grad(dHidden, dQuery);
   }
 }

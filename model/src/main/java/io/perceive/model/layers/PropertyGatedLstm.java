@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
@@ -62,13 +63,14 @@ public final class PropertyGatedLstm {
     INDArray scaledW; // [D, 4H] W with the cell-input columns doubled
     INDArray scaledB; // [4H] b with the cell-input entries doubled
     INDArray[] stepGates; // per step [G, 4H] views of gates
-    INDArray[] stepStates; // per step [G, H] views of states (h_{t-1})
+    INDArray allGates; // [T*G, 4H] view of gates
     INDArray dZ; // [K*G, 4H] backward: dL/dz of the last K steps
     INDArray dStatePrev; // [G, H]
     INDArray dItem; // [K*G, E]
     INDArray dProperty; // [K*G, P]
     final Scratch scratch = new Scratch();
     final boolean detached;
+    boolean javaGates; // the gates hold raw z: no backward
 
     public Cache() {
       this(true);
@@ -168,7 +170,16 @@ public final class PropertyGatedLstm {
       INDArray h0,
       INDArray c0,
       Cache cache) {
-    return run(p, item, property, mask, groups, h0, c0, cache != null ? cache : new Cache(false))
+    return run(
+            p,
+            item,
+            property,
+            mask,
+            groups,
+            h0,
+            c0,
+            cache != null ? cache : new Cache(false),
+            cache == null)
         .hidden;
   }
 
@@ -187,7 +198,8 @@ public final class PropertyGatedLstm {
       int groups,
       INDArray h0,
       INDArray c0,
-      Cache c) {
+      Cache c,
+      boolean javaGates) {
     DataType type = p.dataType();
     int g = groups, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth, n4 = 4 * h;
     if (item.rows() % g != 0
@@ -210,36 +222,61 @@ public final class PropertyGatedLstm {
     c.gates = reuse(c.gates, c.detached, type, t, g, n4);
     c.states = reuse(c.states, c.detached, type, t + 1, g, h);
     c.finalCell = reuse(c.finalCell, c.detached, type, g, h);
-    c.scaledW = reuse(c.scaledW, c.detached, type, d, n4);
-    c.scaledB = reuse(c.scaledB, c.detached, type, n4);
-    if (c.gates != oldGates || c.states != oldStates || c.stepGates == null) {
+    // javaGates (a forward without a cache: scoring): the sigmoid is done in Java, so no ND4J op
+    // and no view is made per step and the call creates a fixed handful of native objects
+    // whatever T (with nopointergc every ND4J op leaks ~0.2-1 KB, docs/model-performance.md).
+    // Otherwise (training, streaming steps) one vectorised ND4J sigmoid per step over views made
+    // once per shape is cheaper; it differs from the Java sigmoid in the last float bits only.
+    c.javaGates = javaGates;
+    if (c.gates != oldGates || c.states != oldStates || c.hidden == null) {
       c.hidden = NativeValues.block3(c.states, (long) g * h, t, g, h);
+      c.stepGates = null;
+    }
+    if (!javaGates && c.stepGates == null) {
       c.stepGates = new INDArray[t];
-      c.stepStates = new INDArray[t];
-      for (int s = 0; s < t; s++) {
+      for (int s = 0; s < t; s++)
         c.stepGates[s] = NativeValues.block(c.gates, (long) s * g * n4, g, n4);
-        c.stepStates[s] = NativeValues.block(c.states, (long) s * g * h, g, h);
-      }
+      c.allGates = NativeValues.block(c.gates, 0, (long) t * g, n4);
     }
     if (c.cells.length < (t + 1) * g * h) c.cells = new double[(t + 1) * g * h];
     if (c.tanhCells.length < t * g * h) c.tanhCells = new double[t * g * h];
 
-    // W and b with the cell-input columns doubled (exact in binary floating point).
-    INDArray w2 = c.scaledW.assign(p.get(weightName()));
-    w2.get(NDArrayIndex.all(), NDArrayIndex.interval(3L * h, n4)).muli(2.0);
     Scratch scratch = c.scratch;
     double[] bd = scratch.get(0, n4);
-    NativeValues b2 = NativeValues.of(c.scaledB);
     NativeValues.of(p.get(biasName())).read(0, bd, 0, n4);
-    for (int j = 3 * h; j < n4; j++) bd[j] *= 2.0;
-    b2.write(0, bd, 0, n4);
+    INDArray w = p.get(weightName());
+    if (!javaGates) {
+      // W and b with the cell-input columns doubled (exact in binary floating point), so that one
+      // sigmoid gives σ(2 z_g).
+      c.scaledW = reuse(c.scaledW, c.detached, type, d, n4);
+      c.scaledB = reuse(c.scaledB, c.detached, type, n4);
+      w = c.scaledW.assign(w);
+      w.get(NDArrayIndex.all(), NDArrayIndex.interval(3L * h, n4)).muli(2.0);
+      for (int j = 3 * h; j < n4; j++) bd[j] *= 2.0;
+      NativeValues.of(c.scaledB).write(0, bd, 0, n4);
+    }
 
-    // Z = E W_e' + P W_p' + b' for all steps at once: [T*G, 4H].
-    INDArray z = NativeValues.block(c.gates, 0, (long) t * g, n4);
-    Nd4j.gemm(c.item, NativeValues.rows(w2, 0, e, n4), z, false, false, 1.0, 0.0);
-    Nd4j.gemm(c.property, NativeValues.rows(w2, e + h, d, n4), z, false, false, 1.0, 1.0);
-    z.addiRowVector(c.scaledB);
-    INDArray wh = NativeValues.rows(w2, e, e + h, n4); // [H, 4H]
+    // Z = E W_e + P W_p (+ b) for all steps at once: [T*G, 4H].
+    int rows = t * g;
+    Gemm.gemm(rows, n4, e, c.item, 0, e, false, w, 0, n4, false, c.gates, 0, n4, 1.0, 0.0);
+    Gemm.gemm(
+        rows,
+        n4,
+        pw,
+        c.property,
+        0,
+        pw,
+        false,
+        w,
+        (long) (e + h) * n4,
+        n4,
+        false,
+        c.gates,
+        0,
+        n4,
+        1.0,
+        1.0);
+    if (!javaGates) c.allGates.addiRowVector(c.scaledB);
 
     NativeValues states = NativeValues.of(c.states);
     NativeValues gates = NativeValues.of(c.gates);
@@ -248,11 +285,28 @@ public final class PropertyGatedLstm {
     NativeValues.of(contiguous(h0, type)).read(0, hPrev, 0, g * h);
     states.write(0, hPrev, 0, g * h);
     NativeValues.of(contiguous(c0, type)).read(0, c.cells, 0, g * h);
+    long whOffset = (long) e * n4; // W_h: rows E .. E+H of W
     for (int s = 0; s < t; s++) {
-      INDArray zs = c.stepGates[s]; // [G, 4H]
-      Nd4j.gemm(c.stepStates[s], wh, zs, false, false, 1.0, 1.0);
-      Transforms.sigmoid(zs, false); // i, f, o and σ(2·z_g)
+      Gemm.gemm(
+          g,
+          n4,
+          h,
+          c.states,
+          (long) s * g * h,
+          h,
+          false,
+          w,
+          whOffset,
+          n4,
+          false,
+          c.gates,
+          (long) s * g * n4,
+          n4,
+          1.0,
+          1.0);
+      if (!javaGates) Transforms.sigmoid(c.stepGates[s], false); // i, f, o and σ(2·z_g)
       gates.read(s * g * n4, zd, 0, g * n4);
+      if (javaGates) activate(g, zd, bd);
       cellForward(g, zd, hPrev, c.cells, s * g * h, hNext, c.tanhCells, mask, s * g);
       states.write((s + 1) * g * h, hNext, 0, g * h);
       double[] swap = hPrev;
@@ -261,6 +315,16 @@ public final class PropertyGatedLstm {
     }
     NativeValues.of(c.finalCell).write(0, c.cells, t * g * h, g * h);
     return c;
+  }
+
+  /** Java gate activations: i, f, o = σ(z + b) and σ(2 (z_g + b_g)) in place. */
+  private void activate(int rows, double[] z, double[] bias) {
+    int h = hidden, n4 = 4 * h, g0 = 3 * h;
+    for (int r = 0; r < rows; r++) {
+      int o = r * n4;
+      for (int j = 0; j < g0; j++) z[o + j] = NativeValues.sigmoid(z[o + j] + bias[j]);
+      for (int j = g0; j < n4; j++) z[o + j] = NativeValues.sigmoid(2.0 * (z[o + j] + bias[j]));
+    }
   }
 
   /**
@@ -274,7 +338,8 @@ public final class PropertyGatedLstm {
           "item must be [B, " + itemWidth + "] and property [B, " + propertyWidth + "]");
     requireState(h, b, "h");
     requireState(c, b, "c");
-    return run(p, item, property, null, b, h, c, new Cache(false)).finalState();
+    // the ND4J sigmoid, as in training's forward: the streamed state equals the window's exactly
+    return run(p, item, property, null, b, h, c, new Cache(false), false).finalState();
   }
 
   /**
@@ -331,6 +396,7 @@ public final class PropertyGatedLstm {
    */
   public Grad backward(ParameterSet p, Gradients grads, INDArray dHidden, int bpttSteps, Cache c) {
     if (bpttSteps < 1) throw new IllegalArgumentException("bpttSteps must be >= 1");
+    if (c.javaGates) throw new IllegalStateException("backward needs a cache passed to forward");
     DataType type = p.dataType();
     int g = c.groups, t = c.steps, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth;
     int n4 = 4 * h;
@@ -345,7 +411,6 @@ public final class PropertyGatedLstm {
     INDArray dZa = c.dZ;
     NativeValues dZ = NativeValues.of(dZa);
     INDArray w = p.get(weightName());
-    INDArray wh = NativeValues.rows(w, e, e + h, n4); // [H, 4H]
     INDArray dhPrevA = c.dStatePrev;
     NativeValues dhPrev = NativeValues.of(dhPrevA);
     Scratch sc = c.scratch;
@@ -389,7 +454,7 @@ public final class PropertyGatedLstm {
       dZ.write(dz0, dzd, 0, g * n4);
       if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
       // dL/dh_{t-1} of real rows = dZ_t W_h^T; padding rows already hold their carried value.
-      Nd4j.gemm(NativeValues.block(dZa, (long) dz0, g, n4), wh, dhPrevA, false, true, 1.0, 0.0);
+      Gemm.gemm(g, h, n4, dZa, dz0, n4, false, w, (long) e * n4, n4, true, dhPrevA, 0, h, 1.0, 0.0);
       dhPrev.read(0, prev, 0, g * h);
       for (int u = 0; u < g; u++) {
         if (mask != null && mask[s * g + u] == 0f) continue;
@@ -399,7 +464,7 @@ public final class PropertyGatedLstm {
     // Parameter gradients over all K steps at once: dW_x += X_k^T dZ for x = e, h_{t-1}, p.
     INDArray gw = grads.get(weightName());
     long kg = (long) k * g;
-    Nd4j.gemm(
+    Gemm.gemm(
         NativeValues.block(c.item, (long) first * g * e, kg, e),
         dZa,
         gw.get(NDArrayIndex.interval(0, e), NDArrayIndex.all()),
@@ -407,7 +472,7 @@ public final class PropertyGatedLstm {
         false,
         1.0,
         1.0);
-    Nd4j.gemm(
+    Gemm.gemm(
         NativeValues.block(c.states, (long) first * g * h, kg, h),
         dZa,
         gw.get(NDArrayIndex.interval(e, e + h), NDArrayIndex.all()),
@@ -415,7 +480,7 @@ public final class PropertyGatedLstm {
         false,
         1.0,
         1.0);
-    Nd4j.gemm(
+    Gemm.gemm(
         NativeValues.block(c.property, (long) first * g * pw, kg, pw),
         dZa,
         gw.get(NDArrayIndex.interval(e + h, d), NDArrayIndex.all()),
@@ -427,9 +492,9 @@ public final class PropertyGatedLstm {
     NativeValues gb = NativeValues.of(grads.get(biasName()));
     for (int j = 0; j < n4; j++) gb.set(j, gb.get(j) + db[j]);
     c.dItem = reuse(c.dItem, c.detached, type, kg, e); // [K*G, E]
-    Nd4j.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
+    Gemm.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
     c.dProperty = reuse(c.dProperty, c.detached, type, kg, pw); // [K*G, P]
-    Nd4j.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
+    Gemm.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
     INDArray dH0 = Nd4j.zeros(type, g, h);
     INDArray dC0 = Nd4j.zeros(type, g, h);
     if (first == 0) {
