@@ -32,11 +32,13 @@ public final class NativeMemoryDriver {
     int requests = args.length > 0 ? Integer.parseInt(args[0]) : 5_000;
     String[] sizes = (args.length > 1 ? args[1] : "100,1000").split(",");
     String part = args.length > 2 ? args[2] : "request";
+    int warmUp = Math.min(200, Math.max(5, requests / 5));
     System.out.printf(
-        "# native memory per request (%s), %d requests after 200 warm-up, nopointergc=%s,"
+        "# native memory per request (%s), %d requests after %d warm-up, nopointergc=%s,"
             + " load average %s%n",
         part,
         requests,
+        warmUp,
         System.getProperty("org.bytedeco.javacpp.nopointergc", "false"),
         Files.readString(Path.of("/proc/loadavg")).trim());
     ModelConfig cfg = ModelConfig.defaults();
@@ -68,7 +70,7 @@ public final class NativeMemoryDriver {
                 throw new IllegalArgumentException(
                     "part must be request, encode or score: " + part);
           };
-      for (int i = 0; i < 200; i++) request.run();
+      for (int i = 0; i < warmUp; i++) request.run();
       System.gc();
       long bytes0 = Pointer.totalBytes(), count0 = Pointer.totalCount();
       long phys0 = Pointer.physicalBytes();
