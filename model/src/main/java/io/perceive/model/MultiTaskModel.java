@@ -228,6 +228,14 @@ public final class MultiTaskModel {
     Dense.Cache interaction = new Dense.Cache();
   }
 
+  /**
+   * forwardBackward's user-side caches, one per thread and reused from call to call: the sequence
+   * encoder then writes into the same native arrays every minibatch instead of allocating ~50 MB
+   * (the largest cost of a training step before, docs/model-performance.md). Nothing a call returns
+   * points into them.
+   */
+  private final ThreadLocal<UserCache> userCaches = ThreadLocal.withInitial(UserCache::new);
+
   /** Encodes G users once: u, the first-layer user halves, the price logits. */
   public UserRepresentation encodeUser(ParameterSet p, Users users) {
     return encodeUser(p, users, null);
@@ -428,7 +436,7 @@ public final class MultiTaskModel {
    * (each loss a mean over its rows). The caller applies the gradients with its optimizer.
    */
   public StepResult forwardBackward(ParameterSet p, TrainingBatch batch) {
-    UserCache uc = new UserCache();
+    UserCache uc = userCaches.get();
     UserRepresentation user = encodeUser(p, batch.users(), uc);
     ItemCache ic = new ItemCache();
     INDArray item = itemInput(p, batch.candidates(), user, batch.group(), ic);

@@ -1,5 +1,6 @@
 package io.perceive.model.core;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -21,8 +22,12 @@ public final class HostView {
   private final DoubleBuffer doubles;
   private final ByteBuffer bytes;
   private final DataType type;
+  // the array whose memory the buffers view: they hold no reference to it, so it is kept here and
+  // fenced after every access (with JavaCPP's pointer GC on it could otherwise be freed mid-copy)
+  private final INDArray owner;
 
   private HostView(INDArray a) {
+    owner = a;
     type = a.dataType();
     if (type != DataType.FLOAT && type != DataType.DOUBLE)
       throw new IllegalArgumentException("FLOAT or DOUBLE array required, got " + type);
@@ -67,13 +72,16 @@ public final class HostView {
   }
 
   public double get(int i) {
-    return floats != null ? floats.get(i) : doubles.get(i);
+    double v = floats != null ? floats.get(i) : doubles.get(i);
+    Reference.reachabilityFence(owner);
+    return v;
   }
 
   /** Stores {@code v}, rounded to the array's type. */
   public void set(int i, double v) {
     if (floats != null) floats.put(i, (float) v);
     else doubles.put(i, v);
+    Reference.reachabilityFence(owner);
   }
 
   /** The raw elements as bytes in native order (a view: position 0, limit = length × width). */
@@ -94,10 +102,12 @@ public final class HostView {
   public void read(int from, double[] dst, int off, int n) {
     if (doubles != null) {
       doubles.get(from, dst, off, n);
+      Reference.reachabilityFence(owner);
       return;
     }
     float[] t = scratch(n);
     floats.get(from, t, 0, n);
+    Reference.reachabilityFence(owner);
     for (int i = 0; i < n; i++) dst[off + i] = t[i];
   }
 
@@ -105,11 +115,13 @@ public final class HostView {
   public void write(int from, double[] src, int off, int n) {
     if (doubles != null) {
       doubles.put(from, src, off, n);
+      Reference.reachabilityFence(owner);
       return;
     }
     float[] t = scratch(n);
     for (int i = 0; i < n; i++) t[i] = (float) src[off + i];
     floats.put(from, t, 0, n);
+    Reference.reachabilityFence(owner);
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
@@ -30,7 +31,10 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class AttentionPooling {
 
-  /** What forward keeps for backward. */
+  /**
+   * What forward keeps for backward; its work arrays are reused by later calls with the same shapes
+   * (allocated outside any ND4J workspace, see {@link PropertyGatedLstm.Cache}).
+   */
   public static final class Cache {
     int groups;
     int steps;
@@ -38,7 +42,21 @@ public final class AttentionPooling {
     INDArray hidden; // [T, G, H] (not owned)
     INDArray query; // [G, Q]
     INDArray key; // [G, H]
-    double[] alpha; // [G * T] group-major, 0 outside the window and on padding
+    double[] alpha = new double[0]; // [G * T] group-major, 0 outside the window and on padding
+    double[] hiddenValues = new double[0]; // [T*G*H] the hidden states as read by forward
+    double[] keyValues = new double[0]; // [G*H]
+    double[] dHiddenValues = new double[0]; // [T*G*H]
+    INDArray dHidden; // [T, G, H]
+    INDArray dKey; // [G, H]
+    final boolean detached;
+
+    public Cache() {
+      this(true);
+    }
+
+    private Cache(boolean detached) {
+      this.detached = detached;
+    }
   }
 
   /** dL/dh_t [T, G, H] (zero outside the window and on padding) and dL/dquery [G, Q]. */
@@ -89,21 +107,26 @@ public final class AttentionPooling {
               + queryDim
               + "], got "
               + java.util.Arrays.toString(query.shape()));
+    Cache c = cache != null ? cache : new Cache(false);
     INDArray q = PropertyGatedLstm.contiguous(query, type);
-    INDArray key = Nd4j.createUninitialized(type, g, h); // [G, H]
-    Nd4j.gemm(q, p.get(weightName()), key, false, false, 1.0, 0.0);
+    INDArray key = c.key = PropertyGatedLstm.reuse(c.key, c.detached, type, g, h); // [G, H]
+    Gemm.gemm(q, p.get(weightName()), key, false, false, 1.0, 0.0);
     NativeValues k = NativeValues.of(key);
-    double[] kd = new double[g * h], bd = new double[h];
+    if (c.keyValues.length < g * h) c.keyValues = new double[g * h];
+    if (c.hiddenValues.length < t * g * h) c.hiddenValues = new double[t * g * h];
+    if (c.alpha.length < g * t) c.alpha = new double[g * t];
+    double[] kd = c.keyValues, bd = new double[h];
     k.read(0, kd, 0, g * h);
     NativeValues.of(p.get(biasName())).read(0, bd, 0, h);
     for (int u = 0; u < g; u++) for (int j = 0; j < h; j++) kd[u * h + j] += bd[j];
     k.write(0, kd, 0, g * h); // the backward pass reads the key from the cache
-    double[] hsd = new double[t * g * h];
+    double[] hsd = c.hiddenValues; // kept for backward: hidden does not change in between
     NativeValues.of(PropertyGatedLstm.contiguous(hidden, type)).read(0, hsd, 0, t * g * h);
     double[] od = new double[g * h];
     int first = Math.max(0, t - window);
     double scale = 1.0 / Math.sqrt(h);
-    double[] alpha = new double[g * t];
+    double[] alpha = c.alpha;
+    java.util.Arrays.fill(alpha, 0, g * t, 0.0);
     INDArray out = Nd4j.createUninitialized(type, g, h); // [G, H]
     double[] acc = new double[h];
     for (int u = 0; u < g; u++) {
@@ -136,15 +159,11 @@ public final class AttentionPooling {
       System.arraycopy(acc, 0, od, u * h, h);
     }
     NativeValues.of(out).write(0, od, 0, g * h);
-    if (cache != null) {
-      cache.groups = g;
-      cache.steps = t;
-      cache.firstStep = first;
-      cache.hidden = hidden;
-      cache.query = q;
-      cache.key = key;
-      cache.alpha = alpha;
-    }
+    c.groups = g;
+    c.steps = t;
+    c.firstStep = first;
+    c.hidden = hidden;
+    c.query = q;
     return out;
   }
 
@@ -154,13 +173,14 @@ public final class AttentionPooling {
     int g = c.groups, t = c.steps, h = hidden;
     if (dOut.rows() != g || dOut.columns() != h)
       throw new IllegalArgumentException("dOut must be [" + g + ", " + h + "]");
-    double[] dd = new double[g * h], hsd = new double[t * g * h], kd = new double[g * h];
+    double[] dd = new double[g * h], hsd = c.hiddenValues, kd = c.keyValues;
     NativeValues.of(PropertyGatedLstm.contiguous(dOut, type)).read(0, dd, 0, g * h);
-    NativeValues.of(PropertyGatedLstm.contiguous(c.hidden, type)).read(0, hsd, 0, t * g * h);
-    NativeValues.of(c.key).read(0, kd, 0, g * h);
-    double[] dhd = new double[t * g * h], dkd = new double[g * h];
-    INDArray dHidden = Nd4j.createUninitialized(type, t, g, h); // [T, G, H]
-    INDArray dKey = Nd4j.createUninitialized(type, g, h); // [G, H]
+    if (c.dHiddenValues.length < t * g * h) c.dHiddenValues = new double[t * g * h];
+    double[] dhd = c.dHiddenValues, dkd = new double[g * h];
+    // only the window's real steps are written below; everything else is zero
+    java.util.Arrays.fill(dhd, 0, t * g * h, 0.0);
+    INDArray dHidden = c.dHidden = PropertyGatedLstm.reuse(c.dHidden, c.detached, type, t, g, h);
+    INDArray dKey = c.dKey = PropertyGatedLstm.reuse(c.dKey, c.detached, type, g, h); // [G, H]
     double scale = 1.0 / Math.sqrt(h);
     double[] dAlpha = new double[t];
     double[] dkRow = new double[h];
@@ -190,11 +210,11 @@ public final class AttentionPooling {
     }
     NativeValues.of(dHidden).write(0, dhd, 0, t * g * h);
     NativeValues.of(dKey).write(0, dkd, 0, g * h);
-    Nd4j.gemm(c.query, dKey, grads.get(weightName()), true, false, 1.0, 1.0); // [Q, H]
+    Gemm.gemm(c.query, dKey, grads.get(weightName()), true, false, 1.0, 1.0); // [Q, H]
     NativeValues gb = NativeValues.of(grads.get(biasName()));
     for (int u = 0; u < g; u++) for (int j = 0; j < h; j++) gb.set(j, gb.get(j) + dkd[u * h + j]);
     INDArray dQuery = Nd4j.createUninitialized(type, g, queryDim); // [G, Q]
-    Nd4j.gemm(dKey, p.get(weightName()), dQuery, false, true, 1.0, 0.0);
+    Gemm.gemm(dKey, p.get(weightName()), dQuery, false, true, 1.0, 0.0);
     return new Grad(dHidden, dQuery);
   }
 }

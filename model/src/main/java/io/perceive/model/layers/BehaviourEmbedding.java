@@ -3,6 +3,8 @@ package io.perceive.model.layers;
 import io.perceive.model.core.EmbeddingTable;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.ParameterSet;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -116,34 +118,84 @@ public final class BehaviourEmbedding {
 
   /** e [N, E]: the item side-info embeddings. */
   public INDArray itemEmbedding(ParameterSet p, Rows r) {
+    return itemEmbedding(p, r, null, false);
+  }
+
+  /**
+   * e [N, E] written into {@code reuse} when it has the right type and shape (else a new array,
+   * outside any workspace when {@code detached}).
+   */
+  INDArray itemEmbedding(ParameterSet p, Rows r, INDArray reuse, boolean detached) {
     return concat(
         p,
         r.size(),
         new String[] {
           cfg.item().name(), cfg.shop().name(), cfg.brand().name(), cfg.category().name()
         },
-        new int[][] {r.item, r.shop, r.brand, r.category});
+        new int[][] {r.item, r.shop, r.brand, r.category},
+        reuse,
+        detached);
   }
 
   /** p [N, P]: the property embeddings. */
   public INDArray propertyEmbedding(ParameterSet p, Rows r) {
+    return propertyEmbedding(p, r, null, false);
+  }
+
+  INDArray propertyEmbedding(ParameterSet p, Rows r, INDArray reuse, boolean detached) {
     return concat(
         p,
         r.size(),
         new String[] {cfg.behaviourType().name(), cfg.scene().name(), cfg.timeGap().name()},
-        new int[][] {r.type, r.scene, r.gap});
+        new int[][] {r.type, r.scene, r.gap},
+        reuse,
+        detached);
   }
 
-  private static INDArray concat(ParameterSet p, int n, String[] tables, int[][] rows) {
+  /**
+   * The tables' rows side by side, [N, Σ dim]. Gathered in Java straight into one host buffer and
+   * written with one bulk copy: seven native gathers plus seven strided column assignments cost ~10
+   * ND4J calls and two copies of the data (docs/model-performance.md).
+   */
+  private static INDArray concat(
+      ParameterSet p, int n, String[] tables, int[][] rows, INDArray reuse, boolean detached) {
     int width = 0;
     for (String t : tables) width += p.table(t).dim();
-    INDArray out = Nd4j.createUninitialized(p.dataType(), n, width); // [N, width]
+    INDArray out = PropertyGatedLstm.reuse(reuse, detached, p.dataType(), n, width); // [N, width]
     int col = 0;
-    for (int k = 0; k < tables.length; k++) {
-      EmbeddingTable t = p.table(tables[k]);
-      out.get(NDArrayIndex.all(), NDArrayIndex.interval(col, col + t.dim()))
-          .assign(t.gather(rows[k])); // one gather per table
-      col += t.dim();
+    boolean host = true;
+    for (String t : tables) host &= NativeValues.isContiguousC(p.table(t).weights());
+    if (!host) { // a table that is a strided view: ND4J gathers
+      for (int k = 0; k < tables.length; k++) {
+        EmbeddingTable t = p.table(tables[k]);
+        out.get(NDArrayIndex.all(), NDArrayIndex.interval(col, col + t.dim()))
+            .assign(t.gather(rows[k]));
+        col += t.dim();
+      }
+      return out;
+    }
+    if (p.dataType() == DataType.FLOAT) {
+      float[] buf = new float[n * width];
+      for (int k = 0; k < tables.length; k++) {
+        INDArray w = p.table(tables[k]).weights();
+        int dim = (int) w.columns(), base = Math.toIntExact(w.offset());
+        FloatBuffer src = w.data().asNioFloat();
+        int[] r = rows[k];
+        for (int i = 0; i < n; i++) src.get(base + r[i] * dim, buf, i * width + col, dim);
+        col += dim;
+      }
+      out.data().asNioFloat().put(Math.toIntExact(out.offset()), buf, 0, n * width);
+    } else {
+      double[] buf = new double[n * width];
+      for (int k = 0; k < tables.length; k++) {
+        INDArray w = p.table(tables[k]).weights();
+        NativeValues src = NativeValues.of(w);
+        int dim = (int) w.columns();
+        int[] r = rows[k];
+        for (int i = 0; i < n; i++) src.read(r[i] * dim, buf, i * width + col, dim);
+        col += dim;
+      }
+      NativeValues.of(out).write(0, buf, 0, n * width);
     }
     return out;
   }

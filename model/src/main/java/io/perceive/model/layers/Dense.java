@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
@@ -74,7 +75,7 @@ public final class Dense {
   /** x [B, in] → y [B, out]. */
   public INDArray forward(ParameterSet p, INDArray x, Cache cache) {
     INDArray y = Nd4j.createUninitialized(x.dataType(), x.rows(), out); // [B, out]
-    Nd4j.gemm(x, p.get(weightName()), y, false, false, 1.0, 0.0);
+    Gemm.gemm(x, p.get(weightName()), y, false, false, 1.0, 0.0);
     y.addiRowVector(p.get(biasName()));
     act.applyInPlace(y);
     if (cache != null) {
@@ -87,10 +88,10 @@ public final class Dense {
   /** dy [B, out] → dx [B, in]; adds dW and db into {@code g}. Overwrites {@code dy}. */
   public INDArray backward(ParameterSet p, Gradients g, INDArray dy, Cache cache) {
     INDArray dz = act.backwardInPlace(dy, cache.y); // [B, out]
-    Nd4j.gemm(cache.x, dz, g.get(weightName()), true, false, 1.0, 1.0); // [in, out]
+    Gemm.gemm(cache.x, dz, g.get(weightName()), true, false, 1.0, 1.0); // [in, out]
     g.get(biasName()).addi(dz.sum(0)); // [out]
     INDArray dx = Nd4j.createUninitialized(dz.dataType(), dz.rows(), in); // [B, in]
-    Nd4j.gemm(dz, p.get(weightName()), dx, false, true, 1.0, 0.0);
+    Gemm.gemm(dz, p.get(weightName()), dx, false, true, 1.0, 0.0);
     return dx;
   }
 }

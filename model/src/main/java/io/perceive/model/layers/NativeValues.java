@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -18,8 +19,17 @@ abstract sealed class NativeValues {
   /** Index of element 0 of the array inside the buffer. */
   final int base;
 
-  NativeValues(int base) {
+  /**
+   * The array whose memory the NIO buffer views. The buffer holds no reference to it, so without
+   * this field (and the reachability fences below) the array could be collected — and, with
+   * JavaCPP's pointer GC on, its memory freed — while a bulk copy still reads it: the suspected
+   * cause of the SIGSEGV in {@code jlong_disjoint_arraycopy} seen in serving (docs/serving.md).
+   */
+  final INDArray owner;
+
+  NativeValues(int base, INDArray owner) {
     this.base = base;
+    this.owner = owner;
   }
 
   abstract double get(int i);
@@ -42,8 +52,8 @@ abstract sealed class NativeValues {
               + java.util.Arrays.toString(a.stride()));
     int base = Math.toIntExact(a.offset());
     return switch (a.dataType()) {
-      case FLOAT -> new Floats(a.data().asNioFloat(), base);
-      case DOUBLE -> new Doubles(a.data().asNioDouble(), base);
+      case FLOAT -> new Floats(a.data().asNioFloat(), base, a);
+      case DOUBLE -> new Doubles(a.data().asNioDouble(), base, a);
       default ->
           throw new IllegalArgumentException("FLOAT or DOUBLE required, got " + a.dataType());
     };
@@ -84,6 +94,17 @@ abstract sealed class NativeValues {
         a.dataType());
   }
 
+  /** A c-order view of the contiguous block [offset, offset + d0*d1*d2) as [d0, d1, d2]. */
+  static INDArray block3(INDArray a, long offset, long d0, long d1, long d2) {
+    return Nd4j.create(
+        a.data(),
+        new long[] {d0, d1, d2},
+        new long[] {d1 * d2, d2, 1},
+        a.offset() + offset,
+        'c',
+        a.dataType());
+  }
+
   static INDArray zeros(DataType type, long... shape) {
     return Nd4j.zeros(type, shape);
   }
@@ -91,19 +112,22 @@ abstract sealed class NativeValues {
   static final class Floats extends NativeValues {
     private final FloatBuffer b;
 
-    Floats(FloatBuffer b, int base) {
-      super(base);
+    Floats(FloatBuffer b, int base, INDArray owner) {
+      super(base, owner);
       this.b = b;
     }
 
     @Override
     double get(int i) {
-      return b.get(base + i);
+      double v = b.get(base + i);
+      Reference.reachabilityFence(owner);
+      return v;
     }
 
     @Override
     void set(int i, double v) {
       b.put(base + i, (float) v);
+      Reference.reachabilityFence(owner);
     }
 
     private float[] tmp = new float[0];
@@ -117,6 +141,7 @@ abstract sealed class NativeValues {
     void read(int from, double[] dst, int off, int n) {
       float[] t = tmp(n);
       b.get(base + from, t, 0, n);
+      Reference.reachabilityFence(owner);
       for (int i = 0; i < n; i++) dst[off + i] = t[i];
     }
 
@@ -125,35 +150,41 @@ abstract sealed class NativeValues {
       float[] t = tmp(n);
       for (int i = 0; i < n; i++) t[i] = (float) src[off + i];
       b.put(base + from, t, 0, n);
+      Reference.reachabilityFence(owner);
     }
   }
 
   static final class Doubles extends NativeValues {
     private final DoubleBuffer b;
 
-    Doubles(DoubleBuffer b, int base) {
-      super(base);
+    Doubles(DoubleBuffer b, int base, INDArray owner) {
+      super(base, owner);
       this.b = b;
     }
 
     @Override
     double get(int i) {
-      return b.get(base + i);
+      double v = b.get(base + i);
+      Reference.reachabilityFence(owner);
+      return v;
     }
 
     @Override
     void set(int i, double v) {
       b.put(base + i, v);
+      Reference.reachabilityFence(owner);
     }
 
     @Override
     void read(int from, double[] dst, int off, int n) {
       b.get(base + from, dst, off, n);
+      Reference.reachabilityFence(owner);
     }
 
     @Override
     void write(int from, double[] src, int off, int n) {
       b.put(base + from, src, off, n);
+      Reference.reachabilityFence(owner);
     }
   }
 

@@ -1,9 +1,11 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -22,15 +24,15 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *   c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t,   h_t = o_t ⊙ tanh(c_t)
  * </pre>
  *
- * <p>Implementation: one gemm per step, x_t [G, D] × W [D, 4H] with x_t = [e_t, h_{t-1}, p_t] (D =
- * E + H + P, 208 by default) and gate columns [i | f | o | g]. The block of W from the p rows to
- * the g columns is <em>structurally zero</em>: initialised to 0 and its gradient is zeroed in every
- * backward pass, so no optimizer moves it. Bias b [4H] starts at 0 except the forget gate at 1.
- * Parameters: {@code <prefix>/W} [D, 4H], {@code <prefix>/b} [4H].
+ * <p>Implementation: gate columns [i | f | o | g] of W [D, 4H], D = E + H + P (208 by default),
+ * rows [W_e; W_h; W_p]. The input projection of all T steps is one pair of gemms per call ([T*G, E]
+ * × W_e + [T*G, P] × W_p, plus the bias), so a step does only h_{t-1} W_h ([G, H] × [H, 4H]), one
+ * ND4J sigmoid and one Java pass (see {@link #run} and docs/model-performance.md). The block of W
+ * from the p rows to the g columns is <em>structurally zero</em>: initialised to 0 and its gradient
+ * is zeroed in every backward pass, so no optimizer moves it. Bias b [4H] starts at 0 except the
+ * forget gate at 1. Parameters: {@code <prefix>/W} [D, 4H], {@code <prefix>/b} [4H].
  *
- * <p>A padding step (mask 0) carries (h, c) through unchanged and its output is h_{t-1}. The
- * element-wise gate work of a step is two Java passes around one ND4J sigmoid over the gemm output
- * (see the cell update below and docs/model-performance.md).
+ * <p>A padding step (mask 0) carries (h, c) through unchanged and its output is h_{t-1}.
  *
  * <p><b>Truncated back-propagation through time</b> with K = {@code bpttSteps} ≤ T: the gradient is
  * that of the loss in which the state entering step T-K, (h_{T-K-1}, c_{T-K-1}), and every output
@@ -40,24 +42,49 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 public final class PropertyGatedLstm {
 
-  /** What forward keeps for backward; reused across calls when the shapes match. */
+  /**
+   * What forward keeps for backward. Its arrays are reused by the next forward/backward with the
+   * same shapes (allocating ~50 MB of native arrays per minibatch was the largest single cost of
+   * training, docs/model-performance.md), and they are allocated outside any ND4J workspace so that
+   * a cache may outlive the scope of the call that filled it.
+   */
   public static final class Cache {
     int groups;
     int steps;
     float[] mask; // [T*G] step-major, null = all real
-    INDArray x; // [T, G, D] gate inputs [e_t, h_{t-1}, p_t]
+    INDArray item; // [T*G, E] (the caller's array, not owned)
+    INDArray property; // [T*G, P] (not owned)
     INDArray gates; // [T, G, 4H] activations i, f, o and σ(2 z_g) (g = 2σ(2 z_g) − 1)
-    INDArray cells; // [T+1, G, H] c_0 .. c_T
-    INDArray hidden; // [T, G, H] h_1 .. h_T (the output)
-    INDArray tanhCells; // [T, G, H]
+    INDArray states; // [T+1, G, H] h_0 .. h_T
+    INDArray hidden; // [T, G, H] h_1 .. h_T (the output; a view of states)
+    INDArray finalCell; // [G, H] c_T
+    double[] cells = new double[0]; // [T+1, G, H] c_0 .. c_T
+    double[] tanhCells = new double[0]; // [T, G, H]
+    INDArray scaledW; // [D, 4H] W with the cell-input columns doubled
+    INDArray scaledB; // [4H] b with the cell-input entries doubled
+    INDArray[] stepGates; // per step [G, 4H] views of gates
+    INDArray allGates; // [T*G, 4H] view of gates
+    INDArray dZ; // [K*G, 4H] backward: dL/dz of the last K steps
+    INDArray dStatePrev; // [G, H]
+    INDArray dItem; // [K*G, E]
+    INDArray dProperty; // [K*G, P]
+    final Scratch scratch = new Scratch();
+    final boolean detached;
+    boolean javaGates; // the gates hold raw z: no backward
+
+    public Cache() {
+      this(true);
+    }
+
+    private Cache(boolean detached) {
+      this.detached = detached;
+    }
 
     /** The state after the last step: h [G, H] and c [G, H] (views into the cache). */
     public LstmState finalState() {
-      int h = (int) hidden.size(2);
-      long gh = (long) groups * h;
+      int h = (int) states.size(2);
       return new LstmState(
-          NativeValues.block(hidden, (steps - 1) * gh, groups, h),
-          NativeValues.block(cells, steps * gh, groups, h));
+          NativeValues.block(states, (long) steps * groups * h, groups, h), finalCell);
     }
   }
 
@@ -143,6 +170,36 @@ public final class PropertyGatedLstm {
       INDArray h0,
       INDArray c0,
       Cache cache) {
+    return run(
+            p,
+            item,
+            property,
+            mask,
+            groups,
+            h0,
+            c0,
+            cache != null ? cache : new Cache(false),
+            cache == null)
+        .hidden;
+  }
+
+  /**
+   * The forward pass. The input projection of every step is hoisted out of the recurrence: Z = E
+   * W_e + P W_p + b for all T*G rows in two gemms and one bias add, so a step only adds h_{t-1} W_h
+   * ([G, H] × [H, 4H]) and applies one sigmoid. The weights and bias are used with their cell-input
+   * columns doubled (a copy per call), so the one sigmoid yields σ(2 z_g) and tanh(z_g) = 2σ(2 z_g)
+   * − 1 costs no further call.
+   */
+  private Cache run(
+      ParameterSet p,
+      INDArray item,
+      INDArray property,
+      float[] mask,
+      int groups,
+      INDArray h0,
+      INDArray c0,
+      Cache c,
+      boolean javaGates) {
     DataType type = p.dataType();
     int g = groups, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth, n4 = 4 * h;
     if (item.rows() % g != 0
@@ -156,64 +213,118 @@ public final class PropertyGatedLstm {
     requireState(c0, g, "c0");
     if (mask != null && mask.length != t * g)
       throw new IllegalArgumentException("mask length " + mask.length + " != T*G = " + t * g);
-    Cache c = cache != null ? cache : new Cache();
     c.groups = g;
     c.steps = t;
     c.mask = mask;
-    c.x = reuse(c.x, type, t, g, d);
-    c.gates = reuse(c.gates, type, t, g, n4);
-    c.cells = reuse(c.cells, type, t + 1, g, h);
-    c.hidden = reuse(c.hidden, type, t, g, h);
-    c.tanhCells = reuse(c.tanhCells, type, t, g, h);
+    c.item = contiguous(item, type);
+    c.property = contiguous(property, type);
+    INDArray oldGates = c.gates, oldStates = c.states;
+    c.gates = reuse(c.gates, c.detached, type, t, g, n4);
+    c.states = reuse(c.states, c.detached, type, t + 1, g, h);
+    c.finalCell = reuse(c.finalCell, c.detached, type, g, h);
+    // javaGates (a forward without a cache: scoring): the sigmoid is done in Java, so no ND4J op
+    // and no view is made per step and the call creates a fixed handful of native objects
+    // whatever T (with nopointergc every ND4J op leaks ~0.2-1 KB, docs/model-performance.md).
+    // Otherwise (training, streaming steps) one vectorised ND4J sigmoid per step over views made
+    // once per shape is cheaper; it differs from the Java sigmoid in the last float bits only.
+    c.javaGates = javaGates;
+    if (c.gates != oldGates || c.states != oldStates || c.hidden == null) {
+      c.hidden = NativeValues.block3(c.states, (long) g * h, t, g, h);
+      c.stepGates = null;
+    }
+    if (!javaGates && c.stepGates == null) {
+      c.stepGates = new INDArray[t];
+      for (int s = 0; s < t; s++)
+        c.stepGates[s] = NativeValues.block(c.gates, (long) s * g * n4, g, n4);
+      c.allGates = NativeValues.block(c.gates, 0, (long) t * g, n4);
+    }
+    if (c.cells.length < (t + 1) * g * h) c.cells = new double[(t + 1) * g * h];
+    if (c.tanhCells.length < t * g * h) c.tanhCells = new double[t * g * h];
 
-    NativeValues x = NativeValues.of(c.x);
-    NativeValues eV = NativeValues.of(contiguous(item, type));
-    NativeValues pV = NativeValues.of(contiguous(property, type));
-    int rows = t * g;
-    double[] ed = new double[rows * e], pd = new double[rows * pw];
-    eV.read(0, ed, 0, rows * e);
-    pV.read(0, pd, 0, rows * pw);
-    for (int r = 0; r < rows; r++) { // x[t][g] = [e, ·, p]
-      x.write(r * d, ed, r * e, e);
-      x.write(r * d + e + h, pd, r * pw, pw);
-    }
-    double[] s0 = new double[g * h];
-    NativeValues.of(contiguous(h0, type)).read(0, s0, 0, g * h);
-    for (int u = 0; u < g; u++) x.write(u * d + e, s0, u * h, h);
-    NativeValues cells = NativeValues.of(c.cells);
-    NativeValues.of(contiguous(c0, type)).read(0, s0, 0, g * h);
-    cells.write(0, s0, 0, g * h);
+    Scratch scratch = c.scratch;
+    double[] bd = scratch.get(0, n4);
+    NativeValues.of(p.get(biasName())).read(0, bd, 0, n4);
     INDArray w = p.get(weightName());
-    INDArray bias = p.get(biasName());
-    NativeValues hid = NativeValues.of(c.hidden);
-    NativeValues tc = NativeValues.of(c.tanhCells);
-    Scratch scratch = new Scratch();
-    for (int s = 0; s < t; s++) {
-      INDArray xs = NativeValues.block(c.x, (long) s * g * d, g, d); // [G, D]
-      INDArray zs = NativeValues.block(c.gates, (long) s * g * n4, g, n4); // [G, 4H]
-      Nd4j.gemm(xs, w, zs, false, false, 1.0, 0.0);
-      boolean last = s == t - 1;
-      cellForward(
-          scratch,
-          g,
-          zs,
-          bias,
-          x,
-          s * g * d + e,
-          d,
-          cells,
-          s * g * h,
-          cells,
-          (s + 1) * g * h,
-          hid,
-          s * g * h,
-          tc,
-          last ? null : x,
-          (s + 1) * g * d + e,
-          mask,
-          s * g);
+    if (!javaGates) {
+      // W and b with the cell-input columns doubled (exact in binary floating point), so that one
+      // sigmoid gives σ(2 z_g).
+      c.scaledW = reuse(c.scaledW, c.detached, type, d, n4);
+      c.scaledB = reuse(c.scaledB, c.detached, type, n4);
+      w = c.scaledW.assign(w);
+      w.get(NDArrayIndex.all(), NDArrayIndex.interval(3L * h, n4)).muli(2.0);
+      for (int j = 3 * h; j < n4; j++) bd[j] *= 2.0;
+      NativeValues.of(c.scaledB).write(0, bd, 0, n4);
     }
-    return c.hidden;
+
+    // Z = E W_e + P W_p (+ b) for all steps at once: [T*G, 4H].
+    int rows = t * g;
+    Gemm.gemm(rows, n4, e, c.item, 0, e, false, w, 0, n4, false, c.gates, 0, n4, 1.0, 0.0);
+    Gemm.gemm(
+        rows,
+        n4,
+        pw,
+        c.property,
+        0,
+        pw,
+        false,
+        w,
+        (long) (e + h) * n4,
+        n4,
+        false,
+        c.gates,
+        0,
+        n4,
+        1.0,
+        1.0);
+    if (!javaGates) c.allGates.addiRowVector(c.scaledB);
+
+    NativeValues states = NativeValues.of(c.states);
+    NativeValues gates = NativeValues.of(c.gates);
+    double[] hPrev = scratch.get(1, g * h), hNext = scratch.get(2, g * h);
+    double[] zd = scratch.get(3, g * n4);
+    NativeValues.of(contiguous(h0, type)).read(0, hPrev, 0, g * h);
+    states.write(0, hPrev, 0, g * h);
+    NativeValues.of(contiguous(c0, type)).read(0, c.cells, 0, g * h);
+    long whOffset = (long) e * n4; // W_h: rows E .. E+H of W
+    for (int s = 0; s < t; s++) {
+      Gemm.gemm(
+          g,
+          n4,
+          h,
+          c.states,
+          (long) s * g * h,
+          h,
+          false,
+          w,
+          whOffset,
+          n4,
+          false,
+          c.gates,
+          (long) s * g * n4,
+          n4,
+          1.0,
+          1.0);
+      if (!javaGates) Transforms.sigmoid(c.stepGates[s], false); // i, f, o and σ(2·z_g)
+      gates.read(s * g * n4, zd, 0, g * n4);
+      if (javaGates) activate(g, zd, bd);
+      cellForward(g, zd, hPrev, c.cells, s * g * h, hNext, c.tanhCells, mask, s * g);
+      states.write((s + 1) * g * h, hNext, 0, g * h);
+      double[] swap = hPrev;
+      hPrev = hNext;
+      hNext = swap;
+    }
+    NativeValues.of(c.finalCell).write(0, c.cells, t * g * h, g * h);
+    return c;
+  }
+
+  /** Java gate activations: i, f, o = σ(z + b) and σ(2 (z_g + b_g)) in place. */
+  private void activate(int rows, double[] z, double[] bias) {
+    int h = hidden, n4 = 4 * h, g0 = 3 * h;
+    for (int r = 0; r < rows; r++) {
+      int o = r * n4;
+      for (int j = 0; j < g0; j++) z[o + j] = NativeValues.sigmoid(z[o + j] + bias[j]);
+      for (int j = g0; j < n4; j++) z[o + j] = NativeValues.sigmoid(2.0 * (z[o + j] + bias[j]));
+    }
   }
 
   /**
@@ -221,155 +332,71 @@ public final class PropertyGatedLstm {
    * {@code property} [B, P], state [B, H] → the new state (new arrays).
    */
   public LstmState step(ParameterSet p, INDArray item, INDArray property, INDArray h, INDArray c) {
-    DataType type = p.dataType();
-    int b = (int) item.rows(), e = itemWidth, pw = propertyWidth, hh = hidden, d = inputWidth;
-    if (item.columns() != e || property.rows() != b || property.columns() != pw)
+    int b = (int) item.rows();
+    if (item.columns() != itemWidth || property.rows() != b || property.columns() != propertyWidth)
       throw new IllegalArgumentException(
-          "item must be [B, " + e + "] and property [B, " + pw + "]");
+          "item must be [B, " + itemWidth + "] and property [B, " + propertyWidth + "]");
     requireState(h, b, "h");
     requireState(c, b, "c");
-    INDArray xa = Nd4j.createUninitialized(type, b, d); // [B, D]
-    NativeValues x = NativeValues.of(xa);
-    NativeValues eV = NativeValues.of(contiguous(item, type));
-    NativeValues pV = NativeValues.of(contiguous(property, type));
-    NativeValues hV = NativeValues.of(contiguous(h, type));
-    for (int r = 0; r < b; r++) {
-      for (int j = 0; j < e; j++) x.set(r * d + j, eV.get(r * e + j));
-      for (int j = 0; j < hh; j++) x.set(r * d + e + j, hV.get(r * hh + j));
-      for (int j = 0; j < pw; j++) x.set(r * d + e + hh + j, pV.get(r * pw + j));
-    }
-    INDArray za = Nd4j.createUninitialized(type, b, 4L * hh); // [B, 4H]
-    Nd4j.gemm(xa, p.get(weightName()), za, false, false, 1.0, 0.0);
-    INDArray hOut = Nd4j.createUninitialized(type, b, hh);
-    INDArray cOut = Nd4j.createUninitialized(type, b, hh);
-    cellForward(
-        new Scratch(),
-        b,
-        za,
-        p.get(biasName()),
-        x,
-        e,
-        d,
-        NativeValues.of(contiguous(c, type)),
-        0,
-        NativeValues.of(cOut),
-        0,
-        NativeValues.of(hOut),
-        0,
-        null,
-        null,
-        0,
-        null,
-        0);
-    return new LstmState(hOut, cOut);
+    // the ND4J sigmoid, as in training's forward: the streamed state equals the window's exactly
+    return run(p, item, property, null, b, h, c, new Cache(false), false).finalState();
   }
 
   /**
-   * The element-wise part of one step for {@code rows} rows, chosen by measurement
-   * (docs/model-performance.md): three ND4J calls over the whole [rows, 4H] block — bias add, ×2 on
-   * the cell-input columns, one sigmoid (its vectorised exp is ~2× the JIT's scalar {@code
-   * Math.exp}, and one call over 128 k values pays the per-call floor once) — then one Java pass
-   * over a bulk copy for g = tanh(z_g) = 2σ(2 z_g) − 1, the cell and hidden update and the padding
-   * carry. The gate block keeps i, f, o and σ(2 z_g) for backward. Offsets are element offsets of
-   * row 0; c, h and tanh(c) rows are H apart, h_prev/h_next {@code xStride}.
+   * The Java part of one step for {@code rows} rows after the sigmoid: g = 2σ(2 z_g) − 1, the cell
+   * c = f ⊙ c_prev + i ⊙ g, tanh(c) through one exp per unit, h = o ⊙ tanh(c), and the padding
+   * carry. {@code z} holds the activated gates [rows, 4H]; the cells of this step start at {@code
+   * cells[c0]} and the new ones go H·rows further; h_{t-1} is {@code hPrev}, h_t goes to {@code
+   * hOut}.
    */
   private void cellForward(
-      Scratch scratch,
       int rows,
-      INDArray zArr,
-      INDArray bias,
-      NativeValues hPrev,
-      int hPrev0,
-      int xStride,
-      NativeValues cPrev,
-      int cPrev0,
-      NativeValues cOut,
-      int cOut0,
-      NativeValues hOut,
-      int hOut0,
-      NativeValues tcOut,
-      NativeValues hNext,
-      int hNext0,
+      double[] z,
+      double[] hPrev,
+      double[] cells,
+      int c0,
+      double[] hOut,
+      double[] tanhCells,
       float[] mask,
       int mask0) {
-    int h = hidden, n4 = 4 * h, g0 = 3 * h;
-    NativeValues z = NativeValues.of(zArr);
-    double[] zd = scratch.gates(rows * n4);
-    zArr.addiRowVector(bias); // three ND4J calls over the whole [rows, 4H] block
-    zArr.get(NDArrayIndex.all(), NDArrayIndex.interval(g0, n4)).muli(2.0);
-    Transforms.sigmoid(zArr, false); // i, f, o and σ(2·z_g)
-    z.read(0, zd, 0, rows * n4);
-    double[] cp = scratch.a(rows * h), hp = scratch.b(rows * h);
-    double[] co = scratch.c(rows * h), ho = scratch.d(rows * h), tc = scratch.e(rows * h);
-    cPrev.read(cPrev0, cp, 0, rows * h);
-    for (int r = 0; r < rows; r++) hPrev.read(hPrev0 + r * xStride, hp, r * h, h);
+    int h = hidden, n4 = 4 * h, g0 = 3 * h, next = c0 + rows * h;
     for (int r = 0; r < rows; r++) {
       int zo = r * n4, o = r * h;
       if (mask != null && mask[mask0 + r] == 0f) { // padding: carry (h, c)
-        for (int j = 0; j < h; j++) {
-          co[o + j] = cp[o + j];
-          ho[o + j] = hp[o + j];
-          tc[o + j] = 0.0;
-        }
+        System.arraycopy(cells, c0 + o, cells, next + o, h);
+        System.arraycopy(hPrev, o, hOut, o, h);
+        java.util.Arrays.fill(tanhCells, c0 + o, c0 + o + h, 0.0);
         continue;
       }
       for (int j = 0; j < h; j++) {
-        double g = 2.0 * zd[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1; stored as σ(2x)
-        double cell = zd[zo + h + j] * cp[o + j] + zd[zo + j] * g;
+        double g = 2.0 * z[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1; stored as σ(2x)
+        double cell = z[zo + h + j] * cells[c0 + o + j] + z[zo + j] * g;
         double t = NativeValues.tanh(cell);
-        co[o + j] = cell;
-        tc[o + j] = t;
-        ho[o + j] = zd[zo + 2 * h + j] * t;
+        cells[next + o + j] = cell;
+        tanhCells[c0 + o + j] = t;
+        hOut[o + j] = z[zo + 2 * h + j] * t;
       }
     }
-    cOut.write(cOut0, co, 0, rows * h);
-    hOut.write(hOut0, ho, 0, rows * h);
-    if (tcOut != null) tcOut.write(hOut0, tc, 0, rows * h);
-    if (hNext != null)
-      for (int r = 0; r < rows; r++) hNext.write(hNext0 + r * xStride, ho, r * h, h);
   }
 
-  /** Java work arrays of one forward or backward call, reused across its steps. */
-  private static final class Scratch {
-    private final double[][] arrays = new double[7][0];
+  /** Java work arrays of one cache, reused across its steps and calls. */
+  static final class Scratch {
+    private final double[][] arrays = new double[12][0];
 
-    private double[] get(int k, int n) {
+    double[] get(int k, int n) {
       if (arrays[k].length < n) arrays[k] = new double[n];
       return arrays[k];
-    }
-
-    double[] gates(int n) {
-      return get(0, n);
-    }
-
-    double[] a(int n) {
-      return get(2, n);
-    }
-
-    double[] b(int n) {
-      return get(3, n);
-    }
-
-    double[] c(int n) {
-      return get(4, n);
-    }
-
-    double[] d(int n) {
-      return get(5, n);
-    }
-
-    double[] e(int n) {
-      return get(6, n);
     }
   }
 
   /**
    * Back-propagates {@code dHidden} [T, G, H] (dL/dh_t for every step; null = none) through the
    * last {@code bpttSteps} steps, adding dW and db into {@code g}. See the class comment for what
-   * is truncated.
+   * is truncated. The returned dItem/dProperty are owned by the cache.
    */
   public Grad backward(ParameterSet p, Gradients grads, INDArray dHidden, int bpttSteps, Cache c) {
     if (bpttSteps < 1) throw new IllegalArgumentException("bpttSteps must be >= 1");
+    if (c.javaGates) throw new IllegalStateException("backward needs a cache passed to forward");
     DataType type = p.dataType();
     int g = c.groups, t = c.steps, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth;
     int n4 = 4 * h;
@@ -379,31 +406,32 @@ public final class PropertyGatedLstm {
           "dHidden must be [T, G, H] = [" + t + ", " + g + ", " + h + "]");
     NativeValues dHid = dHidden == null ? null : NativeValues.of(contiguous(dHidden, type));
     NativeValues gates = NativeValues.of(c.gates);
-    NativeValues cells = NativeValues.of(c.cells);
-    NativeValues tcs = NativeValues.of(c.tanhCells);
-    INDArray dZa = Nd4j.createUninitialized(type, (long) k * g, n4); // [K*G, 4H]
+    c.dZ = reuse(c.dZ, c.detached, type, (long) k * g, n4); // [K*G, 4H]
+    c.dStatePrev = reuse(c.dStatePrev, c.detached, type, g, h); // [G, H]
+    INDArray dZa = c.dZ;
     NativeValues dZ = NativeValues.of(dZa);
     INDArray w = p.get(weightName());
-    INDArray wh = NativeValues.rows(w, e, e + h, n4); // [H, 4H]
-    INDArray dhPrevA = Nd4j.createUninitialized(type, g, h); // [G, H]
+    INDArray dhPrevA = c.dStatePrev;
     NativeValues dhPrev = NativeValues.of(dhPrevA);
-    double[] dh = new double[g * h];
-    double[] dc = new double[g * h];
-    double[] gd = new double[g * n4], dzd = new double[g * n4], db = new double[n4];
-    double[] tcd = new double[g * h], cpd = new double[g * h], dhd = new double[g * h];
-    double[] prev = new double[g * h];
+    Scratch sc = c.scratch;
+    double[] dh = sc.get(4, g * h), dc = sc.get(5, g * h);
+    java.util.Arrays.fill(dh, 0, g * h, 0.0);
+    java.util.Arrays.fill(dc, 0, g * h, 0.0);
+    double[] gd = sc.get(6, g * n4), dzd = sc.get(7, g * n4), db = sc.get(8, n4);
+    java.util.Arrays.fill(db, 0, n4, 0.0);
+    double[] dhd = sc.get(9, g * h), prev = sc.get(10, g * h);
+    double[] cells = c.cells, tcs = c.tanhCells;
     float[] mask = c.mask;
     for (int s = t - 1; s >= first; s--) {
       int dz0 = (s - first) * g * n4;
       gates.read(s * g * n4, gd, 0, g * n4);
-      tcs.read(s * g * h, tcd, 0, g * h);
-      cells.read(s * g * h, cpd, 0, g * h); // c_{t-1}: cells[s]
       if (dHid != null) dHid.read(s * g * h, dhd, 0, g * h);
+      int cp0 = s * g * h; // c_{t-1} and tanh(c_t) of this step
       for (int u = 0; u < g; u++) {
         int zo = u * n4, o = u * h;
         boolean real = mask == null || mask[s * g + u] != 0f;
         if (!real) { // padding carried (h, c): gradients pass through untouched
-          for (int j = 0; j < h; j++) if (dHid != null) dh[o + j] += dhd[o + j];
+          if (dHid != null) for (int j = 0; j < h; j++) dh[o + j] += dhd[o + j];
           java.util.Arrays.fill(dzd, zo, zo + n4, 0.0);
           continue;
         }
@@ -413,10 +441,10 @@ public final class PropertyGatedLstm {
           double f = gd[zo + h + j];
           double og = gd[zo + 2 * h + j];
           double gg = 2.0 * gd[zo + 3 * h + j] - 1.0; // the gates hold σ(2 z_g)
-          double tc = tcd[o + j];
+          double tc = tcs[cp0 + o + j];
           double dcT = dc[o + j] + dhT * og * (1 - tc * tc);
           dzd[zo + j] = dcT * gg * i * (1 - i);
-          dzd[zo + h + j] = dcT * cpd[o + j] * f * (1 - f);
+          dzd[zo + h + j] = dcT * cells[cp0 + o + j] * f * (1 - f);
           dzd[zo + 2 * h + j] = dhT * tc * og * (1 - og);
           dzd[zo + 3 * h + j] = dcT * i * (1 - gg * gg);
           dc[o + j] = dcT * f;
@@ -424,32 +452,56 @@ public final class PropertyGatedLstm {
         for (int j = 0; j < n4; j++) db[j] += dzd[zo + j];
       }
       dZ.write(dz0, dzd, 0, g * n4);
+      if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
       // dL/dh_{t-1} of real rows = dZ_t W_h^T; padding rows already hold their carried value.
-      Nd4j.gemm(NativeValues.block(dZa, (long) dz0, g, n4), wh, dhPrevA, false, true, 1.0, 0.0);
+      Gemm.gemm(g, h, n4, dZa, dz0, n4, false, w, (long) e * n4, n4, true, dhPrevA, 0, h, 1.0, 0.0);
       dhPrev.read(0, prev, 0, g * h);
       for (int u = 0; u < g; u++) {
         if (mask != null && mask[s * g + u] == 0f) continue;
         System.arraycopy(prev, u * h, dh, u * h, h);
       }
     }
-    // Parameter gradients over all K steps at once: dW += X^T dZ, db += Σ dZ.
-    INDArray xk = NativeValues.block(c.x, (long) first * g * d, (long) k * g, d); // [K*G, D]
+    // Parameter gradients over all K steps at once: dW_x += X_k^T dZ for x = e, h_{t-1}, p.
     INDArray gw = grads.get(weightName());
-    Nd4j.gemm(xk, dZa, gw, true, false, 1.0, 1.0);
+    long kg = (long) k * g;
+    Gemm.gemm(
+        NativeValues.block(c.item, (long) first * g * e, kg, e),
+        dZa,
+        gw.get(NDArrayIndex.interval(0, e), NDArrayIndex.all()),
+        true,
+        false,
+        1.0,
+        1.0);
+    Gemm.gemm(
+        NativeValues.block(c.states, (long) first * g * h, kg, h),
+        dZa,
+        gw.get(NDArrayIndex.interval(e, e + h), NDArrayIndex.all()),
+        true,
+        false,
+        1.0,
+        1.0);
+    Gemm.gemm(
+        NativeValues.block(c.property, (long) first * g * pw, kg, pw),
+        dZa,
+        gw.get(NDArrayIndex.interval(e + h, d), NDArrayIndex.all()),
+        true,
+        false,
+        1.0,
+        1.0);
     propertyToCellBlock(gw).assign(0); // structural zero: p does not feed g
     NativeValues gb = NativeValues.of(grads.get(biasName()));
     for (int j = 0; j < n4; j++) gb.set(j, gb.get(j) + db[j]);
-    INDArray dItem = Nd4j.createUninitialized(type, (long) k * g, e); // [K*G, E]
-    Nd4j.gemm(dZa, NativeValues.rows(w, 0, e, n4), dItem, false, true, 1.0, 0.0);
-    INDArray dProp = Nd4j.createUninitialized(type, (long) k * g, pw); // [K*G, P]
-    Nd4j.gemm(dZa, NativeValues.rows(w, e + h, d, n4), dProp, false, true, 1.0, 0.0);
+    c.dItem = reuse(c.dItem, c.detached, type, kg, e); // [K*G, E]
+    Gemm.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
+    c.dProperty = reuse(c.dProperty, c.detached, type, kg, pw); // [K*G, P]
+    Gemm.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
     INDArray dH0 = Nd4j.zeros(type, g, h);
     INDArray dC0 = Nd4j.zeros(type, g, h);
     if (first == 0) {
       NativeValues.of(dH0).write(0, dh, 0, g * h);
       NativeValues.of(dC0).write(0, dc, 0, g * h);
     }
-    return new Grad(dItem, dProp, first, dH0, dC0);
+    return new Grad(c.dItem, c.dProperty, first, dH0, dC0);
   }
 
   private void requireState(INDArray s, long rows, String name) {
@@ -469,8 +521,15 @@ public final class PropertyGatedLstm {
     return NativeValues.isContiguousC(r) ? r : r.dup('c');
   }
 
-  private static INDArray reuse(INDArray a, DataType type, long... shape) {
+  /**
+   * {@code a} when it already has this type and shape, else a new array — allocated outside any
+   * ND4J workspace when {@code detached} (a cache that outlives the caller's workspace scope).
+   */
+  static INDArray reuse(INDArray a, boolean detached, DataType type, long... shape) {
     if (a != null && a.dataType() == type && java.util.Arrays.equals(a.shape(), shape)) return a;
-    return Nd4j.createUninitialized(type, shape);
+    if (!detached) return Nd4j.createUninitialized(type, shape);
+    try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+      return Nd4j.createUninitialized(type, shape);
+    }
   }
 }

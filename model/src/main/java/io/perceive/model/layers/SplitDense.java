@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
@@ -92,7 +93,7 @@ public final class SplitDense {
   public INDArray userHalf(ParameterSet p, INDArray u) {
     if (!split()) throw new IllegalStateException(name + " has no user input");
     INDArray z = Nd4j.createUninitialized(u.dataType(), u.rows(), out); // [G, out]
-    Nd4j.gemm(u, p.get(userWeightName()), z, false, false, 1.0, 0.0);
+    Gemm.gemm(u, p.get(userWeightName()), z, false, false, 1.0, 0.0);
     z.addiRowVector(p.get(biasName()));
     return z;
   }
@@ -112,10 +113,10 @@ public final class SplitDense {
           name + ": item input has " + item.columns() + " columns, expected " + itemIn);
     INDArray y = Nd4j.createUninitialized(item.dataType(), item.rows(), out); // [S, out]
     if (split()) {
-      Nd4j.gemm(selector, userHalf, y, true, false, 1.0, 0.0); // [S, G] · [G, out]
-      Nd4j.gemm(item, p.get(itemWeightName()), y, false, false, 1.0, 1.0);
+      Gemm.gemm(selector, userHalf, y, true, false, 1.0, 0.0); // [S, G] · [G, out]
+      Gemm.gemm(item, p.get(itemWeightName()), y, false, false, 1.0, 1.0);
     } else {
-      Nd4j.gemm(item, p.get(itemWeightName()), y, false, false, 1.0, 0.0);
+      Gemm.gemm(item, p.get(itemWeightName()), y, false, false, 1.0, 0.0);
       y.addiRowVector(p.get(biasName()));
     }
     act.applyInPlace(y);
@@ -135,7 +136,7 @@ public final class SplitDense {
     INDArray x = Nd4j.hstack(userInput, item); // [S, userIn + itemIn]
     INDArray w = Nd4j.vstack(p.get(userWeightName()), p.get(itemWeightName())); // [in, out]
     INDArray y = Nd4j.createUninitialized(item.dataType(), item.rows(), out); // [S, out]
-    Nd4j.gemm(x, w, y, false, false, 1.0, 0.0);
+    Gemm.gemm(x, w, y, false, false, 1.0, 0.0);
     y.addiRowVector(p.get(biasName()));
     return act.applyInPlace(y);
   }
@@ -146,19 +147,19 @@ public final class SplitDense {
    */
   public INDArray backward(ParameterSet p, Gradients g, INDArray dy, Cache cache) {
     INDArray dz = act.backwardInPlace(dy, cache.y); // [S, out]
-    Nd4j.gemm(cache.item, dz, g.get(itemWeightName()), true, false, 1.0, 1.0); // [itemIn, out]
+    Gemm.gemm(cache.item, dz, g.get(itemWeightName()), true, false, 1.0, 1.0); // [itemIn, out]
     if (!split()) g.get(biasName()).addi(dz.sum(0));
     INDArray dItem = Nd4j.createUninitialized(dz.dataType(), dz.rows(), itemIn); // [S, itemIn]
-    Nd4j.gemm(dz, p.get(itemWeightName()), dItem, false, true, 1.0, 0.0);
+    Gemm.gemm(dz, p.get(itemWeightName()), dItem, false, true, 1.0, 0.0);
     return dItem;
   }
 
   /** dHalf [G, out] (per-user sum of dz) and u [G, userIn] → du [G, userIn]; adds dW_user, db. */
   public INDArray backwardUser(ParameterSet p, Gradients g, INDArray dHalf, INDArray u) {
-    Nd4j.gemm(u, dHalf, g.get(userWeightName()), true, false, 1.0, 1.0); // [userIn, out]
+    Gemm.gemm(u, dHalf, g.get(userWeightName()), true, false, 1.0, 1.0); // [userIn, out]
     g.get(biasName()).addi(dHalf.sum(0));
     INDArray du = Nd4j.createUninitialized(dHalf.dataType(), dHalf.rows(), userIn); // [G, userIn]
-    Nd4j.gemm(dHalf, p.get(userWeightName()), du, false, true, 1.0, 0.0);
+    Gemm.gemm(dHalf, p.get(userWeightName()), du, false, true, 1.0, 0.0);
     return du;
   }
 }

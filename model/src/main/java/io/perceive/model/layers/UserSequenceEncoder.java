@@ -17,6 +17,8 @@ public final class UserSequenceEncoder {
     SequenceInput input;
     float[] stepMask; // [T*G] step-major
     BehaviourEmbedding.Rows rows;
+    INDArray itemEmbedding; // [T*G, E], reused across calls of the same shape
+    INDArray propertyEmbedding; // [T*G, P]
     final PropertyGatedLstm.Cache lstm = new PropertyGatedLstm.Cache();
     final AttentionPooling.Cache attention = new AttentionPooling.Cache();
 
@@ -80,20 +82,30 @@ public final class UserSequenceEncoder {
     if (in.h0().columns() != cfg.hidden())
       throw new IllegalArgumentException(
           "h0/c0 must have hidden = " + cfg.hidden() + " columns, got " + in.h0().columns());
-    Cache cache = c != null ? c : new Cache();
+    Cache cache = c;
     int g = in.groups(), t = in.steps();
     float[] stepMask = new float[g * t];
     for (int s = 0; s < t; s++)
       for (int u = 0; u < g; u++) stepMask[s * g + u] = in.mask()[u * t + s];
     BehaviourEmbedding.Rows rows = embedding.rowsOf(p, in); // step-major
-    INDArray e = embedding.itemEmbedding(p, rows); // [T*G, E]
-    INDArray pr = embedding.propertyEmbedding(p, rows); // [T*G, P]
+    boolean keep = cache != null;
+    INDArray e =
+        embedding.itemEmbedding(p, rows, keep ? cache.itemEmbedding : null, keep); // [T*G, E]
+    INDArray pr =
+        embedding.propertyEmbedding(
+            p, rows, keep ? cache.propertyEmbedding : null, keep); // [T*G, P]
     INDArray hidden =
-        lstm.forward(p, e, pr, stepMask, g, in.h0(), in.c0(), cache.lstm); // [T, G, H]
-    INDArray out = attention.forward(p, hidden, stepMask, query, cache.attention); // [G, H]
-    cache.input = in;
-    cache.stepMask = stepMask;
-    cache.rows = rows;
+        lstm.forward(
+            p, e, pr, stepMask, g, in.h0(), in.c0(), keep ? cache.lstm : null); // [T, G, H]
+    INDArray out =
+        attention.forward(p, hidden, stepMask, query, keep ? cache.attention : null); // [G, H]
+    if (keep) {
+      cache.input = in;
+      cache.stepMask = stepMask;
+      cache.rows = rows;
+      cache.itemEmbedding = e;
+      cache.propertyEmbedding = pr;
+    }
     return out;
   }
 

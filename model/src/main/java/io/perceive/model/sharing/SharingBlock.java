@@ -1,5 +1,6 @@
 package io.perceive.model.sharing;
 
+import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
 import io.perceive.model.core.HostView;
 import io.perceive.model.core.ParameterSet;
@@ -180,7 +181,7 @@ public final class SharingBlock {
     // one BLAS call of S×N instead of 2 gemms + an activation per expert and gate (the per-call
     // floor dominated scoring; docs/model-performance.md).
     INDArray z = Nd4j.createUninitialized(type, rows, width); // [S, N]
-    Nd4j.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
+    Gemm.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
     double[] zv = HostView.toDoubles(z);
     double[] add = rowAddend(p, user, width);
     int off;
@@ -239,7 +240,7 @@ public final class SharingBlock {
     int rows = (int) item.rows();
     int width = firstWidth();
     INDArray z = Nd4j.createUninitialized(type, rows, width); // [S, N]
-    Nd4j.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
+    Gemm.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
     HostView zv = HostView.of(z);
     double[] add = rowAddend(p, user, width);
     int e = expertCount;
@@ -288,7 +289,7 @@ public final class SharingBlock {
       if (towerHidden[t] != null) {
         Dense d = towerHidden[t];
         INDArray y = Nd4j.createUninitialized(type, rows, d.out()); // [S, towerHidden]
-        Nd4j.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
+        Gemm.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
         in = y;
         inWidth = d.out();
         hb = HostView.toDoubles(p.get(d.biasName()));
@@ -409,7 +410,7 @@ public final class SharingBlock {
         // the hidden layer's gemm in BLAS; bias and activation in the Java pass that reads it back
         Dense d = towerHidden[t];
         INDArray y = Nd4j.createUninitialized(type, rows, d.out()); // [S, towerHidden]
-        Nd4j.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
+        Gemm.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
         x = HostView.toDoubles(y);
         double[] b = HostView.toDoubles(p.get(d.biasName()));
         Activation act = d.activation();
@@ -511,7 +512,7 @@ public final class SharingBlock {
         INDArray oh = cache.groupOneHot; // [G, S]
         INDArray dHalf =
             Nd4j.createUninitialized(oh.dataType(), oh.rows(), layer.out()); // [G, out]
-        Nd4j.gemm(oh, dFirst[l], dHalf, false, false, 1.0, 0.0);
+        Gemm.gemm(oh, dFirst[l], dHalf, false, false, 1.0, 0.0);
         INDArray du = layer.backwardUser(p, g, dHalf, cache.user.user());
         dUser = dUser == null ? du : dUser.addi(du);
       }
