@@ -179,7 +179,7 @@ class ParameterSyncITCase {
           if (failOnce && subtask == 0) {
             if (firstAt < 0 && SNAPSHOTS.get() > 0) firstAt = System.currentTimeMillis();
             try {
-              Thread.sleep(30); // stretch the run so checkpoints and versions happen first
+              Thread.sleep(150); // stretch the run so checkpoints and versions happen first
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
             }
@@ -336,7 +336,7 @@ class ParameterSyncITCase {
     c.setString("restart-strategy.fixed-delay.delay", "500 ms");
     FAIL_ONCE.set(true);
     SNAPSHOTS.set(0);
-    failAfterMs = 3_000; // after a checkpoint of the learner started (and, 3 s later, completed)
+    failAfterMs = 1_500; // after a checkpoint of the learner started (and, likely, completed)
     run(c, 2, new Instrumented(PerceiveJob.learnerFactory(c), false, true));
     assertThat(FAIL_ONCE.get()).as("the failure was injected").isFalse();
 
