@@ -149,9 +149,9 @@ public final class ReplicaSync {
   }
 
   /**
-   * Frees a delta's native buffers now. Why: with JavaCPP's pointer GC off (the test JVMs' and
-   * the launcher's default flags) dropped ND4J arrays are never freed, and a sync allocates
-   * megabytes per version.
+   * Frees a delta's native buffers now. Why: with JavaCPP's pointer GC off (the test JVMs' and the
+   * launcher's default flags) dropped ND4J arrays are never freed, and a sync allocates megabytes
+   * per version.
    */
   private static void release(ParameterDelta d) {
     if (d.dense().closeable()) d.dense().close();
