@@ -84,7 +84,8 @@ public final class ReplicaSync {
     if (!last && isEmpty(d)) return Optional.empty();
     seq++;
     pending.addLast(new Pending(seq, now, d));
-    sent = replica.copy();
+    copyValues(replica, sent); // in place: no new native buffers per sync
+
     return Optional.of(
         new LearnerDelta(
             subtask, parallelism, seq, publishedVersion, last, watermarkMs, metrics, d.encode()));
@@ -125,7 +126,9 @@ public final class ReplicaSync {
         skipped++;
         return Outcome.IGNORED;
       }
-      ParameterDelta.decode(u.payload()).applyTo(published);
+      ParameterDelta d = ParameterDelta.decode(u.payload());
+      d.applyTo(published);
+      release(d);
     }
     publishedVersion = u.version();
     rebase(replica, u.covered(subtask));
@@ -135,13 +138,25 @@ public final class ReplicaSync {
   private void rebase(ParameterSet replica, long covered) {
     ParameterDelta unsent =
         ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
-    while (!pending.isEmpty() && pending.peekFirst().seq() <= covered) pending.removeFirst();
-    ParameterSet base = published.copy();
-    for (Pending p : pending) p.delta().applyTo(base);
-    sent = base;
-    copyValues(base, replica);
+    while (!pending.isEmpty() && pending.peekFirst().seq() <= covered)
+      release(pending.removeFirst().delta());
+    copyValues(published, sent); // in place: no new native buffers per version
+    for (Pending p : pending) p.delta().applyTo(sent);
+    copyValues(sent, replica);
     unsent.applyTo(replica);
+    release(unsent);
     rebases++;
+  }
+
+  /**
+   * Frees a delta's native buffers now. Why: with JavaCPP's pointer GC off (the test JVMs' and the
+   * launcher's default flags) dropped ND4J arrays are never freed, and a sync allocates megabytes
+   * per version.
+   */
+  private static void release(ParameterDelta d) {
+    if (d.dense().closeable()) d.dense().close();
+    for (ParameterDelta.TableRows t : d.tables().values())
+      if (t.values().closeable()) t.values().close();
   }
 
   /** Copies values and row last-update times of {@code from} into {@code to} (same layout). */
