@@ -45,23 +45,33 @@ class CreateTopicsITCase {
     TopicPlan plan = TopicPlan.parse(renamed).withReplicationFactor((short) 1);
 
     try (Admin admin = kafka.admin()) {
-      List<CreateTopics.Result> first = CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
-      assertThat(first).extracting(CreateTopics.Result::outcome)
+      List<CreateTopics.Result> first =
+          CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
+      assertThat(first)
+          .extracting(CreateTopics.Result::outcome)
           .containsOnly(CreateTopics.Outcome.CREATED);
       assertThat(first).hasSize(5);
-      assertThat(admin.describeTopics(List.of("it-model-updates")).allTopicNames().get()
-              .get("it-model-updates").partitions())
+      assertThat(
+              admin
+                  .describeTopics(List.of("it-model-updates"))
+                  .allTopicNames()
+                  .get()
+                  .get("it-model-updates")
+                  .partitions())
           .hasSize(1);
       ConfigResource us = new ConfigResource(ConfigResource.Type.TOPIC, "it-user-state");
       Config cfg = admin.describeConfigs(List.of(us)).all().get().get(us);
       assertThat(cfg.get("cleanup.policy").value()).isEqualTo("compact");
 
-      List<CreateTopics.Result> second = CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
-      assertThat(second).extracting(CreateTopics.Result::outcome)
+      List<CreateTopics.Result> second =
+          CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
+      assertThat(second)
+          .extracting(CreateTopics.Result::outcome)
           .containsOnly(CreateTopics.Outcome.UNCHANGED);
 
       // drift: someone turned compaction off; the next run sets it back
-      admin.incrementalAlterConfigs(
+      admin
+          .incrementalAlterConfigs(
               Map.of(
                   us,
                   List.of(
@@ -70,8 +80,10 @@ class CreateTopicsITCase {
                           org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
           .all()
           .get();
-      List<CreateTopics.Result> third = CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
-      assertThat(third).filteredOn(r -> r.topic().equals("it-user-state"))
+      List<CreateTopics.Result> third =
+          CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
+      assertThat(third)
+          .filteredOn(r -> r.topic().equals("it-user-state"))
           .extracting(CreateTopics.Result::outcome)
           .containsExactly(CreateTopics.Outcome.CONFIG_UPDATED);
       cfg = admin.describeConfigs(List.of(us)).all().get().get(us);
@@ -97,8 +109,13 @@ class CreateTopicsITCase {
       assertThat(out.toString(StandardCharsets.UTF_8))
           .contains("PARTITION_MISMATCH")
           .contains("has 2 partitions, the plan says 1");
-      assertThat(admin.describeTopics(List.of("mm-model-updates")).allTopicNames().get()
-              .get("mm-model-updates").partitions())
+      assertThat(
+              admin
+                  .describeTopics(List.of("mm-model-updates"))
+                  .allTopicNames()
+                  .get()
+                  .get("mm-model-updates")
+                  .partitions())
           .hasSize(2);
     }
   }

@@ -214,7 +214,6 @@ public final class ClusterDrill {
           CompletableFuture.runAsync(
               () -> produce(producer, stream, phase1, produced, lastEventTime));
       String source = rest.vertex(job1, "events");
-      String learner = rest.vertex(job1, "UserLearner");
 
       await(
           "2 checkpoints and a third of phase 1 read",
@@ -224,7 +223,8 @@ public final class ClusterDrill {
                   && rest.metric(job1, source, "numRecordsOut", "sum").orElse(0.0) > phase1 / 3.0);
       double readBeforeKill = sourceRecords(rest, job1, source);
       long committedAtKill = committed(bootstrap);
-      double aucBeforeKill = rest.metric(job1, learner, "task.click.auc", "avg").orElse(Double.NaN);
+      Manifest beforeKill = latestManifest();
+      double aucBeforeKill = beforeKill == null ? Double.NaN : beforeKill.aucClick();
       long checkpointAtKill = rest.latestCheckpoint(job1);
       double killedAt = now();
       long pid = cluster.killTaskManager(tmA);
@@ -272,15 +272,17 @@ public final class ClusterDrill {
       produce1.get(o.timeout().toSeconds(), TimeUnit.SECONDS);
       mark("phase 1 produced: " + produced.get() + " events");
       await("job caught up with phase 1", o.timeout(), () -> lag(bootstrap) == 0);
-      double aucPhase1 = rest.metric(job1, learner, "task.click.auc", "avg").orElse(Double.NaN);
-      double versionBefore = rest.metric(job1, learner, "model_version", "max").orElse(-1.0);
       String savepoint =
           rest.stopWithSavepoint(
               job1, cluster.home().resolve("savepoints").toUri().toString(), Duration.ofMinutes(5));
+      mark("stopped with savepoint " + savepoint);
+      Manifest atSavepoint = latestManifest();
+      double versionBefore = atSavepoint == null ? -1 : atSavepoint.version();
+      double aucPhase1 = atSavepoint == null ? Double.NaN : atSavepoint.aucClick();
       mark(
           String.format(
-              "stopped with savepoint %s (model version %.0f, click AUC %.3f)",
-              savepoint, versionBefore, aucPhase1));
+              "published model at the savepoint: version %.0f, click AUC %.3f",
+              versionBefore, aucPhase1));
       figures.put("click_auc_before_kill", round(aucBeforeKill));
       figures.put("click_auc_end_of_phase1", round(aucPhase1));
       figures.put("model_version_at_savepoint", (long) versionBefore);
@@ -290,12 +292,14 @@ public final class ClusterDrill {
       mark(
           "job " + job2 + " resubmitted from the savepoint at parallelism " + o.parallelismAfter());
       await("resubmitted job running", Duration.ofSeconds(180), () -> rest.allTasksRunning(job2));
-      String learner2 = rest.vertex(job2, "UserLearner");
       await(
-          "model version reported",
-          Duration.ofSeconds(120),
-          () -> rest.metric(job2, learner2, "model_version", "max").isPresent());
-      double versionAfter = rest.metric(job2, learner2, "model_version", "max").orElse(-1.0);
+          "a model published after the restore",
+          o.timeout(),
+          () -> {
+            Manifest m = latestManifest();
+            return m != null && m.version() > versionBefore;
+          });
+      double versionAfter = latestManifest().version();
       mark(
           String.format(
               "running at parallelism %d; model version after restore %.0f",
@@ -325,12 +329,22 @@ public final class ClusterDrill {
           "one click row per impression in the committed predictions",
           o.timeout(),
           () -> clickRows(predictions).size() >= impressions.size());
-      double aucEnd = rest.metric(job2, learner2, "task.click.auc", "avg").orElse(Double.NaN);
-      double versionEnd = rest.metric(job2, learner2, "model_version", "max").orElse(-1.0);
       Map<String, Long> acc = rest.accumulators(job2);
       String finalSavepoint =
           rest.stopWithSavepoint(
               job2, cluster.home().resolve("savepoints").toUri().toString(), Duration.ofMinutes(5));
+      Manifest end = latestManifest();
+      double aucEnd = end.aucClick();
+      double versionEnd = end.version();
+      List<Manifest> all = manifests();
+      figures.put("published_versions", all.size());
+      for (int i = 1; i < all.size(); i++)
+        if (all.get(i).createdAtMs() < all.get(i - 1).createdAtMs())
+          problems.add(
+              "version "
+                  + all.get(i).version()
+                  + " was published before "
+                  + all.get(i - 1).version());
       mark(
           String.format(
               "all rows committed; final savepoint %s; click AUC %.3f, model version %.0f",
@@ -363,6 +377,13 @@ public final class ClusterDrill {
       if (versionEnd <= versionAfter)
         problems.add("model version did not advance after the restore");
       if (!(aucEnd > 0.55)) problems.add("click AUC at the end " + aucEnd + " is not above 0.55");
+      if (!(aucEnd > aucBeforeKill))
+        problems.add(
+            "click AUC did not improve: "
+                + aucBeforeKill
+                + " before the kill, "
+                + aucEnd
+                + " at the end");
     } finally {
       try {
         Runtime.getRuntime().removeShutdownHook(reaper);
@@ -397,6 +418,8 @@ public final class ClusterDrill {
         o.work().resolve("predictions").toUri().toString(),
         "--perceive.snapshots.interval",
         "10 s",
+        "--perceive.snapshots.keep",
+        "1000",
         "--perceive.labels.attribution-window",
         "26 h",
         "--perceive.labels.idle-timeout",
@@ -598,7 +621,46 @@ public final class ClusterDrill {
   }
 
   private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
+    return Double.isNaN(v) ? v : Math.round(v * 1000) / 1000.0;
+  }
+
+  /** A published snapshot's manifest: the model version and the learner's metrics at that time. */
+  record Manifest(long version, long createdAtMs, double aucClick, double samplesClick) {}
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** Every versioned manifest in the snapshot directory, by version. */
+  private List<Manifest> manifests() {
+    List<Manifest> out = new ArrayList<>();
+    Path dir = o.work().resolve("snapshots");
+    if (!Files.isDirectory(dir)) return out;
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path f :
+          s.filter(p -> p.getFileName().toString().matches("model-v\\d{12}\\.manifest\\.json"))
+              .toList()) {
+        try {
+          var n = JSON.readTree(f.toFile());
+          out.add(
+              new Manifest(
+                  n.path("modelVersion").asLong(),
+                  n.path("createdAtMs").asLong(),
+                  n.path("metrics").path("auc_click").asDouble(Double.NaN),
+                  n.path("metrics").path("samples_click").asDouble(0)));
+        } catch (IOException e) {
+          // being written: the next look sees it
+        }
+      }
+    } catch (IOException e) {
+      return out;
+    }
+    out.sort(java.util.Comparator.comparingLong(Manifest::version));
+    return out;
+  }
+
+  private Manifest latestManifest() {
+    List<Manifest> all = manifests();
+    return all.isEmpty() ? null : all.get(all.size() - 1);
   }
 
   static void deleteTree(Path dir) throws IOException {
