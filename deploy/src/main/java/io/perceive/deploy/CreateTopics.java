@@ -144,6 +144,11 @@ public final class CreateTopics {
         existing.add(t.name()); // created concurrently by someone else: check it like the rest
       }
     }
+    // A created topic becomes visible to metadata requests a moment later; callers (and the next
+    // step of a deployment script) expect it usable when this returns.
+    List<String> created =
+        results.stream().filter(r -> r.outcome() == Outcome.CREATED).map(Result::topic).toList();
+    awaitVisible(admin, created, System.nanoTime() + timeout.toNanos());
     List<TopicPlan.Topic> present = new ArrayList<>();
     for (TopicPlan.Topic t : plan.topics())
       if (existing.contains(t.name())
@@ -193,6 +198,22 @@ public final class CreateTopics {
       }
     }
     return results;
+  }
+
+  private static void awaitVisible(Admin admin, List<String> topics, long deadlineNanos)
+      throws InterruptedException, java.util.concurrent.TimeoutException {
+    if (topics.isEmpty()) return;
+    while (true) {
+      try {
+        admin.describeTopics(topics).allTopicNames().get(5, TimeUnit.SECONDS);
+        return;
+      } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+        if (System.nanoTime() > deadlineNanos)
+          throw new java.util.concurrent.TimeoutException(
+              "created topics " + topics + " did not become visible: " + e.getMessage());
+        Thread.sleep(200);
+      }
+    }
   }
 
   private static String describe(TopicPlan.Topic t) {
