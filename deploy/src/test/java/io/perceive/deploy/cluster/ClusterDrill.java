@@ -227,11 +227,17 @@ public final class ClusterDrill {
       double aucBeforeKill = beforeKill == null ? Double.NaN : beforeKill.aucClick();
       long checkpointAtKill = rest.latestCheckpoint(job1);
       double killedAt = now();
-      long pid = cluster.killTaskManager(tmA);
+      // the victim runs learner subtasks (an idle TaskManager's death proves nothing)
+      String learnerVertex = rest.vertex(job1, "UserLearner");
+      List<String> busy = rest.taskManagersOf(job1, learnerVertex);
+      mark("learner subtasks run on " + busy);
+      String victim =
+          busy.stream().filter(cluster.taskManagerNames()::contains).findFirst().orElse(tmA);
+      long pid = cluster.killTaskManager(victim);
       mark(
           String.format(
               "SIGKILL %s (pid %d); last completed checkpoint %d; read %.0f, committed offsets %d; click AUC %.3f",
-              tmA, pid, checkpointAtKill, readBeforeKill, committedAtKill, aucBeforeKill));
+              victim, pid, checkpointAtKill, readBeforeKill, committedAtKill, aucBeforeKill));
       String tmC = cluster.startTaskManager();
       mark("started replacement " + tmC);
       await(
@@ -320,6 +326,22 @@ public final class ClusterDrill {
               + " events, "
               + impressions.size()
               + " impressions");
+      // Bad inputs: every one must reach events-dlq with its reason, none may disturb the counts.
+      Map<String, String> bad = sendBadInputs(bootstrap, lastEventTime.get());
+      mark("sent " + bad.size() + " bad records: " + bad.keySet());
+
+      // Broker restart (clean stop + start on the same data and ports) while the job runs.
+      long restartStart = System.nanoTime();
+      broker.destroy();
+      broker.waitFor(120, TimeUnit.SECONDS);
+      mark("broker stopped (SIGTERM) while the job runs");
+      broker = startBroker(testCp, o.work().resolve("kafka"), kp[0], kp[1]);
+      mark(
+          String.format(
+              "broker restarted on the same data (%.1f s down)",
+              (System.nanoTime() - restartStart) / 1e9));
+      figures.put("broker_restart_seconds", round((System.nanoTime() - restartStart) / 1e9));
+
       // Move event time past every label window on every partition, so all impressions mature.
       pusher = pushWatermark(bootstrap, lastEventTime.get() + Duration.ofDays(4).toMillis());
       mark("watermark pushers sent (event time + 4 days, one per partition)");
@@ -357,6 +379,21 @@ public final class ClusterDrill {
       Set<String> extra = new HashSet<>(rows.keySet());
       extra.removeAll(impressions);
       figures.put("events_produced", produced.get());
+      figures.put("world_duplicates_delivered", stream.duplicates());
+      figures.put("job2_restarts", rest.jobMetric(job2, "numRestarts").orElse(-1.0));
+      Map<String, Long> letters = deadLetters(bootstrap);
+      figures.put("dead_letters_by_reason", letters);
+      for (Map.Entry<String, String> b : bad.entrySet())
+        if (letters.getOrDefault(b.getValue(), 0L) == 0)
+          problems.add(
+              "bad input '" + b.getKey() + "' did not reach events-dlq as " + b.getValue());
+      if (letters.getOrDefault("DUPLICATE", 0L) < stream.duplicates())
+        problems.add(
+            "only "
+                + letters.getOrDefault("DUPLICATE", 0L)
+                + " of "
+                + stream.duplicates()
+                + " duplicate deliveries were dead-lettered");
       figures.put("impressions", impressions.size());
       figures.put("click_rows", rows.values().stream().mapToInt(Integer::intValue).sum());
       figures.put("click_rows_duplicated", duplicatesRows);
@@ -448,6 +485,98 @@ public final class ClusterDrill {
     } catch (Exception e) {
       throw new IllegalStateException("producing the world failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Sends one record of each kind of bad input; returns description → the rejection reason the job
+   * must give it.
+   */
+  private Map<String, String> sendBadInputs(String bootstrap, long timeMs) throws Exception {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", bootstrap);
+    props.put("acks", "all");
+    Map<String, String> expected = new LinkedHashMap<>();
+    EventCodec codec = new EventCodec();
+    try (KafkaProducer<byte[], byte[]> p =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      List<byte[]> values = new ArrayList<>();
+      values.add("not an event".getBytes(StandardCharsets.UTF_8));
+      expected.put("text garbage", "MALFORMED");
+      values.add(new byte[0]);
+      expected.put("empty value", "MALFORMED");
+      values.add(new byte[] {(byte) 0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 42});
+      expected.put("Avro header with an unknown schema fingerprint", "UNKNOWN_SCHEMA");
+      values.add(codec.encode(badEvent("bad-position", timeMs, e -> e.setPosition(-1))));
+      expected.put("negative position", "INVALID_FIELD");
+      values.add(
+          codec.encode(badEvent("bad-price", timeMs, e -> e.getItem().setPrice(Double.NaN))));
+      expected.put("NaN price", "INVALID_PRICE");
+      values.add(
+          codec.encode(
+              badEvent(
+                  "bad-feature",
+                  timeMs,
+                  e -> e.getItem().setFeatures(Map.of("f", Double.POSITIVE_INFINITY)))));
+      expected.put("infinite item feature", "INVALID_FEATURE");
+      values.add(codec.encode(badEvent("bad-time", timeMs, e -> e.setEventTimeMs(631152000000L))));
+      expected.put("event time in 1990", "EVENT_TIME_OUT_OF_BOUNDS");
+      for (byte[] v : values)
+        p.send(new ProducerRecord<>("events", EventCodec.key(800_000_000L), v)).get();
+    }
+    return expected;
+  }
+
+  private static UserEvent badEvent(
+      String id, long timeMs, java.util.function.Consumer<UserEvent> spoil) {
+    UserEvent e =
+        UserEvent.newBuilder()
+            .setEventId(id)
+            .setUserId(800_000_000L)
+            .setType(EventType.IMPRESSION)
+            .setEventTimeMs(timeMs)
+            .setRequestId(1)
+            .setPosition(0)
+            .setScene("recommend")
+            .setItem(Item.newBuilder().setItemId(1).setPrice(10.0).build())
+            .build();
+    spoil.accept(e);
+    return e;
+  }
+
+  /** Reads events-dlq from the start to its end offsets: rejection reason → records. */
+  private Map<String, Long> deadLetters(String bootstrap) {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", bootstrap);
+    props.put("group.id", "drill-dlq-reader-" + System.nanoTime());
+    props.put("auto.offset.reset", "earliest");
+    props.put("enable.auto.commit", "false");
+    Map<String, Long> byReason = new java.util.TreeMap<>();
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> c =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+            props,
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      c.partitionsFor("events-dlq")
+          .forEach(pi -> parts.add(new TopicPartition("events-dlq", pi.partition())));
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = c.endOffsets(parts);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < deadline
+          && parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+        for (var r : c.poll(Duration.ofSeconds(1))) {
+          String reason;
+          try {
+            reason = io.perceive.schemas.DeadLetters.decode(r.value()).getReason().toString();
+          } catch (Exception e) {
+            reason = "UNDECODABLE_LETTER";
+          }
+          byReason.merge(reason, 1L, Long::sum);
+        }
+      }
+    }
+    return byReason;
   }
 
   /** One impression of a fresh user per partition, far ahead in event time. */

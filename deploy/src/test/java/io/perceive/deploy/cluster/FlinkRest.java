@@ -177,6 +177,22 @@ public final class FlinkRest {
     return v.isMissingNode() ? Optional.empty() : Optional.of(v.asDouble());
   }
 
+  /** Ids of the TaskManagers running subtasks of a vertex. */
+  public List<String> taskManagersOf(String jobId, String vertexId) {
+    List<String> ids = new ArrayList<>();
+    tryGet("/jobs/" + jobId + "/vertices/" + vertexId + "/taskmanagers")
+        .ifPresent(
+            n -> n.path("taskmanagers").forEach(t -> ids.add(t.path("taskmanager-id").asText())));
+    return ids;
+  }
+
+  /** A job-level metric (e.g. numRestarts), or empty. */
+  public Optional<Double> jobMetric(String jobId, String name) {
+    return tryGet("/jobs/" + jobId + "/metrics?get=" + name)
+        .filter(n -> n.size() > 0)
+        .map(n -> n.get(0).path("value").asDouble());
+  }
+
   /** Latest completed checkpoint id, or -1. */
   public long latestCheckpoint(String jobId) {
     return tryGet("/jobs/" + jobId + "/checkpoints")

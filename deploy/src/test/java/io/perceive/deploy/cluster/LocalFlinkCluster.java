@@ -98,6 +98,9 @@ public final class LocalFlinkCluster implements AutoCloseable {
     c.put("taskmanager.memory.managed.fraction", "0.25");
     c.put("taskmanager.numberOfTaskSlots", "2");
     c.put("parallelism.default", "2");
+    // Spread slots over the TaskManagers, so a small job does not sit on one of them (a killed
+    // idle TaskManager proves nothing).
+    c.put("taskmanager.load-balance.mode", "SLOTS");
     c.put("state.backend.type", "rocksdb");
     c.put("execution.checkpointing.incremental", "true");
     c.put("execution.checkpointing.interval", "10 s");
@@ -153,6 +156,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
             "jobmanager",
             "GET_JM_RESOURCE_PARAMS",
             "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+            List.of(),
             List.of());
   }
 
@@ -166,7 +170,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
             name,
             "GET_TM_RESOURCE_PARAMS",
             "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-            nd4jOpts(cache));
+            nd4jOpts(cache),
+            List.of("-D", "taskmanager.resource-id=" + name));
     taskManagers.put(name, p);
     return name;
   }
@@ -192,7 +197,12 @@ public final class LocalFlinkCluster implements AutoCloseable {
     return m;
   }
 
-  private Process start(String name, String resourceCommand, String mainClass, List<String> opts)
+  private Process start(
+      String name,
+      String resourceCommand,
+      String mainClass,
+      List<String> opts,
+      List<String> dynamicProperties)
       throws IOException {
     Path conf = home.resolve("conf");
     List<String> resources = resourceParams(resourceCommand, conf);
@@ -210,6 +220,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
     cmd.add(conf.toString());
     if (resources.size() > 1)
       for (String tok : resources.get(1).trim().split("\\s+")) if (!tok.isEmpty()) cmd.add(tok);
+    cmd.addAll(dynamicProperties);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("OMP_NUM_THREADS", "1");
     pb.redirectErrorStream(true);
