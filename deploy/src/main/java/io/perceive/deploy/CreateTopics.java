@@ -45,7 +45,8 @@ public final class CreateTopics {
     UNCHANGED,
     CONFIG_UPDATED,
     PARTITION_MISMATCH,
-    WOULD_CREATE
+    WOULD_CREATE,
+    WOULD_UPDATE_CONFIG
   }
 
   /** One line of the report. */
@@ -194,7 +195,10 @@ public final class CreateTopics {
           ConfigResource r = new ConfigResource(ConfigResource.Type.TOPIC, t.name());
           admin.incrementalAlterConfigs(Map.of(r, ops)).all().get(ms, TimeUnit.MILLISECONDS);
         }
-        results.add(new Result(t.name(), Outcome.CONFIG_UPDATED, "set " + differing));
+        results.add(
+            dryRun
+                ? new Result(t.name(), Outcome.WOULD_UPDATE_CONFIG, "would set " + differing)
+                : new Result(t.name(), Outcome.CONFIG_UPDATED, "set " + differing));
       }
     }
     return results;

@@ -265,10 +265,12 @@ public final class ClusterDrill {
               + ", restored checkpoint "
               + restored.path("id").asLong());
       long restoredId = restored.path("id").asLong();
+      long restoredAtMs = restored.path("restore_timestamp").asLong();
+      // a checkpoint that completed after the restore (one may complete between kill and failover)
       await(
           "a checkpoint after recovery",
           o.timeout(),
-          () -> rest.latestCheckpoint(job1) > restoredId);
+          () -> rest.latestCheckpointAckMs(job1) > restoredAtMs);
       double checkpointAgain = now();
       mark("first checkpoint after recovery completed");
       figures.put("recovery_seconds_kill_to_running", round(runningAgain - killedAt));

@@ -200,6 +200,13 @@ public final class FlinkRest {
         .orElse(-1L);
   }
 
+  /** When the latest completed checkpoint was acknowledged (epoch ms), or -1. */
+  public long latestCheckpointAckMs(String jobId) {
+    return tryGet("/jobs/" + jobId + "/checkpoints")
+        .map(n -> n.path("latest").path("completed").path("latest_ack_timestamp").asLong(-1))
+        .orElse(-1L);
+  }
+
   /** The checkpoints summary: counts, latest completed and restored. */
   public JsonNode checkpoints(String jobId) throws IOException {
     return get("/jobs/" + jobId + "/checkpoints");
