@@ -298,6 +298,8 @@ class ParameterSyncITCase {
     for (int p : new int[] {1, 2}) {
       Path out = tmp.resolve("p" + p);
       Configuration c = conf(t, out, 128);
+      // several versions even when a quiet machine runs the whole world in a few seconds
+      c.set(JobOptions.SYNC_INTERVAL, Duration.ofMillis(400));
       c.set(JobOptions.UPDATES_TOPIC, t.updates() + "-" + p);
       c.set(JobOptions.MANIFESTS_TOPIC, t.manifests() + "-" + p);
       kafka.createTopic(t.updates() + "-" + p, 1);
