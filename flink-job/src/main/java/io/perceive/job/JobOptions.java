@@ -257,7 +257,7 @@ public final class JobOptions {
   public static final ConfigOption<io.perceive.job.sync.MergeMode> SYNC_MERGE =
       ConfigOptions.key("perceive.sync.merge")
           .enumType(io.perceive.job.sync.MergeMode.class)
-          .defaultValue(io.perceive.job.sync.MergeMode.AVERAGE)
+          .defaultValue(io.perceive.job.sync.MergeMode.ROW_AVERAGE)
           .withDescription(
               "How the parameter server combines deltas of parallel learners: SUM (each learner's"
                   + " change applied in full) or AVERAGE (model averaging). Identical at"

@@ -8,5 +8,10 @@ public enum MergeMode {
   /** Every learner's change is applied in full (asynchronous SGD semantics). */
   SUM,
   /** The learners' changes are averaged over the learners that contributed (model averaging). */
-  AVERAGE
+  AVERAGE,
+  /**
+   * Dense weights averaged; each embedding row averaged over the learners whose delta touched it (a
+   * user's rows, trained by one learner only, keep that learner's full change).
+   */
+  ROW_AVERAGE
 }

@@ -111,11 +111,7 @@ public final class ParameterServer {
           "versions only increase: " + newVersion + " after " + version);
     List<ParameterDelta> sums = new ArrayList<>(gathered.values());
     ParameterDelta m =
-        ParameterDelta.merge(
-            sums,
-            mergeMode == MergeMode.SUM
-                ? ParameterDelta.MergeMode.SUM
-                : ParameterDelta.MergeMode.AVERAGE);
+        ParameterDelta.merge(sums, ParameterDelta.MergeMode.valueOf(mergeMode.name()));
     m.applyTo(global);
     coverage.putAll(gatheredSeq);
     gathered.clear();

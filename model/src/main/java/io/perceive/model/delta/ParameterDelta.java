@@ -63,7 +63,14 @@ public final class ParameterDelta {
      * plus this equals the average of the learners' parameters (model averaging, FedAvg with equal
      * weights). Rows only one learner touched therefore move by 1/n of that learner's change.
      */
-    AVERAGE
+    AVERAGE,
+    /**
+     * Dense tensors as {@link #AVERAGE}; each embedding row averaged over the deltas that
+     * <em>touched</em> it. With learners keyed by user, a user's rows are trained by one learner
+     * only: averaging them with the others' zero change would slow exactly the rows that only that
+     * learner can learn, while shared item rows and dense weights are still averaged.
+     */
+    ROW_AVERAGE
   }
 
   /**
@@ -228,7 +235,7 @@ public final class ParameterDelta {
     }
     if (first.denseMode == DenseMode.WHOLE && mode == MergeMode.SUM)
       throw new IllegalArgumentException("whole dense tensors can be averaged, not summed");
-    double w = mode == MergeMode.AVERAGE ? 1.0 / deltas.size() : 1.0;
+    double w = mode == MergeMode.SUM ? 1.0 : 1.0 / deltas.size();
     INDArray dense = Nd4j.zeros(DataType.DOUBLE, first.dense.length());
     long base = Long.MAX_VALUE;
     for (ParameterDelta d : deltas) {
@@ -241,6 +248,7 @@ public final class ParameterDelta {
       int dim = first.tables.get(name).dim();
       TreeMap<Integer, double[]> sum = new TreeMap<>();
       TreeMap<Integer, Long> stamp = new TreeMap<>();
+      Map<Integer, Integer> touched = new java.util.HashMap<>();
       for (ParameterDelta d : deltas) {
         TableRows t = d.tables.get(name);
         if (t.size() == 0) continue;
@@ -249,6 +257,7 @@ public final class ParameterDelta {
           double[] acc = sum.computeIfAbsent(t.rows()[i], k -> new double[dim]);
           for (int j = 0; j < dim; j++) acc[j] += v.get(i * dim + j);
           stamp.merge(t.rows()[i], t.lastUpdate()[i], Math::max);
+          touched.merge(t.rows()[i], 1, Integer::sum);
         }
       }
       int[] idx = new int[sum.size()];
@@ -257,7 +266,8 @@ public final class ParameterDelta {
       int i = 0;
       for (var e : sum.entrySet()) {
         idx[i] = e.getKey();
-        for (int j = 0; j < dim; j++) vals[i * dim + j] = e.getValue()[j] * w;
+        double rw = mode == MergeMode.ROW_AVERAGE ? 1.0 / touched.get(e.getKey()) : w;
+        for (int j = 0; j < dim; j++) vals[i * dim + j] = e.getValue()[j] * rw;
         st[i] = stamp.get(e.getKey());
         i++;
       }

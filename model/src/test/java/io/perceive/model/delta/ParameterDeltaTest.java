@@ -107,6 +107,11 @@ class ParameterDeltaTest {
     assertThat(d.dense().sumNumber().doubleValue()).isZero();
   }
 
+  private static boolean touches(ParameterDelta d, String table, int row) {
+    for (int r : d.tables().get(table).rows()) if (r == row) return true;
+    return false;
+  }
+
   @Test
   void mergeSumsOrAveragesLearnerDeltas() {
     ParameterSet base = params(6);
@@ -136,6 +141,27 @@ class ParameterDeltaTest {
     assertThat(averaged.table("emb/user").weights().getDouble(4, 0))
         .isCloseTo((u0 + 2.0) / 2, within(1e-6));
     assertThat(summed.table("emb/user").weights().getDouble(4, 0)).isCloseTo(2.0, within(1e-6));
+    // ROW_AVERAGE: dense averaged, a row touched by one learner only keeps its full change, a row
+    // touched by both is averaged
+    ParameterSet rowAveraged = base.copy();
+    ParameterDelta.merge(List.of(d1, d2), MergeMode.ROW_AVERAGE).applyTo(rowAveraged);
+    for (int i = 0; i < base.denseLength(); i++)
+      assertThat(rowAveraged.flat().getDouble(i))
+          .isCloseTo(averaged.flat().getDouble(i), within(1e-9));
+    assertThat(rowAveraged.table("emb/user").weights().getDouble(4, 0))
+        .isCloseTo(2.0, within(1e-6));
+    for (String table : List.of("emb/user", "emb/item"))
+      for (int r = 0; r < base.table(table).weights().rows(); r++)
+        for (int j = 0; j < base.table(table).weights().columns(); j++) {
+          double b0 = base.table(table).weights().getDouble(r, j);
+          double c1 = l1.table(table).weights().getDouble(r, j) - b0;
+          double c2 = l2.table(table).weights().getDouble(r, j) - b0;
+          boolean t1 = touches(d1, table, r), t2 = touches(d2, table, r);
+          double expect = b0 + (t1 && t2 ? (c1 + c2) / 2 : c1 + c2);
+          assertThat(rowAveraged.table(table).weights().getDouble(r, j))
+              .as("%s row %d", table, r)
+              .isCloseTo(expect, within(1e-6));
+        }
     // Row stamps: the newest of the learners'.
     for (int r = 0; r < 40; r++)
       assertThat(summed.table("emb/item").lastUpdate()[r])
