@@ -1,7 +1,7 @@
 package io.perceive.cli;
 
 /**
- * Native-memory policy of the long-running learner commands ({@code demo}, {@code run}). The
+ * Native-memory policy of the long-running commands ({@code demo}, {@code run}, {@code serve}). The
  * launcher's default JavaCPP flags (no pointer GC, STACK.md) are fastest for short runs but never
  * free the off-heap memory of dropped ND4J arrays: measured with the default 100k-event demo,
  * resident memory reached 9.8 GB after 58k events. With pointer GC on and a ceiling, a 60k-event

@@ -54,6 +54,7 @@ public final class ServeCommand implements Command {
 
   @Override
   public int run(Args args, PrintStream out, PrintStream err) throws Exception {
+    NativeMemory.enablePointerGc(); // serving runs for days: free the memory of dropped ND4J arrays
     args.requireKnown(
         Set.of(
             "snapshots",
