@@ -260,8 +260,9 @@ public final class JobOptions {
           .defaultValue(io.perceive.job.sync.MergeMode.ROW_AVERAGE)
           .withDescription(
               "How the parameter server combines deltas of parallel learners: SUM (each learner's"
-                  + " change applied in full) or AVERAGE (model averaging). Identical at"
-                  + " parallelism 1; measurements in docs/streaming-learner.md.");
+                  + " change applied in full), AVERAGE (model averaging) or ROW_AVERAGE (dense"
+                  + " weights averaged, each embedding row averaged over the learners that touched"
+                  + " it). Identical at parallelism 1; measurements in docs/streaming-learner.md.");
 
   public static final ConfigOption<Integer> SYNC_FULL_EVERY =
       ConfigOptions.key("perceive.sync.full-every")
