@@ -53,7 +53,11 @@ class BrokerRestartITCase {
         assertThat(job.getJobStatus().get()).isNotEqualTo(JobStatus.FINISHED);
         committed = committedOffsets(kafka, conf.get(JobOptions.GROUP_ID));
       }
-      assertThat(committed).as("stopped mid-stream").isLessThan(world.produced);
+      // Mid-run: a checkpoint has completed and the job is still running. On a quiet machine the
+      // source may already have read every event (they wait in keyed state for the watermark),
+      // but the job still needs the broker: model updates are read back from it, user states,
+      // dead letters and offsets go to it.
+      assertThat(job.getJobStatus().get()).as("stopped mid-run").isEqualTo(JobStatus.RUNNING);
       kafka.stop();
       Thread.sleep(5_000);
       kafka.start();
