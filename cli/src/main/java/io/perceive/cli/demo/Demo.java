@@ -284,7 +284,8 @@ public final class Demo {
     return c;
   }
 
-  static List<ScoredSample> readPredictions(Path dir) throws IOException {
+  /** Every row of a predictions directory's part files (hidden in-progress files skipped). */
+  public static List<ScoredSample> readPredictions(Path dir) throws IOException {
     List<ScoredSample> rows = new ArrayList<>();
     if (!Files.isDirectory(dir)) return rows;
     List<Path> files;

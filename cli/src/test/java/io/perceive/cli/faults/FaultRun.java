@@ -1,5 +1,6 @@
 package io.perceive.cli.faults;
 
+import io.perceive.cli.demo.Demo;
 import io.perceive.job.JobOptions;
 import io.perceive.job.learner.ScoredSample;
 import io.perceive.sandbox.EmbeddedKafka;
@@ -8,14 +9,12 @@ import io.perceive.sandbox.world.World;
 import io.perceive.sandbox.world.WorldConfig;
 import io.perceive.schemas.TruthRecord;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -76,23 +75,12 @@ final class FaultRun {
     return c;
   }
 
-  /** The committed predictions (in-progress and pending part files are not committed). */
+  /**
+   * The committed predictions: the demo's reader skips the hidden in-progress and pending part
+   * files, which are not committed.
+   */
   static List<ScoredSample> committedPredictions(Path out) throws IOException {
-    Path dir = out.resolve("predictions");
-    List<ScoredSample> rows = new ArrayList<>();
-    if (!Files.isDirectory(dir)) return rows;
-    List<Path> files;
-    try (Stream<Path> s = Files.walk(dir)) {
-      files =
-          s.filter(Files::isRegularFile)
-              .filter(p -> !p.getFileName().toString().startsWith("."))
-              .sorted()
-              .toList();
-    }
-    for (Path f : files)
-      for (String line : Files.readAllLines(f))
-        if (!line.isBlank()) rows.add(ScoredSample.fromCsv(line));
-    return rows;
+    return Demo.readPredictions(out.resolve("predictions"));
   }
 
   /** Rows per (impression, row kind): every value must be 1 for an exactly-once result. */
