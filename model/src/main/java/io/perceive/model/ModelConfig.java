@@ -190,6 +190,17 @@ public final class ModelConfig {
               String::valueOf,
               v -> true,
               "true or false"));
+  public static final Option<Boolean> MISSING_VALUE_LAYER =
+      add(
+          new Option<>(
+              "missing_value_layer.enabled",
+              true,
+              "false = ablation: a missing profile or item feature becomes 0 (the mean after"
+                  + " standardisation) instead of the Missing Value Layer's learned fill value",
+              ModelConfig::parseBoolean,
+              String::valueOf,
+              v -> true,
+              "true or false"));
   public static final Option<Integer> USER_VECTOR =
       intOpt("user.vector", 128, 1, "width of the user vector (user tower output)");
   public static final Option<List<Feature>> PROFILE_FEATURES =
@@ -543,11 +554,11 @@ public final class ModelConfig {
 
   /** The MVL of the user profile features. */
   MissingValueLayer profileLayer() {
-    return new MissingValueLayer("profile", profileFeatures());
+    return new MissingValueLayer("profile", profileFeatures(), get(MISSING_VALUE_LAYER));
   }
 
   /** The MVL of the candidate item's continuous features. */
   MissingValueLayer itemFeatureLayer() {
-    return new MissingValueLayer("item_features", itemFeatures());
+    return new MissingValueLayer("item_features", itemFeatures(), get(MISSING_VALUE_LAYER));
   }
 }

@@ -37,6 +37,21 @@ class MultiTaskModelTest {
   }
 
   @Test
+  void withoutTheMissingValueLayerGradientsMatchAndNoFillIsLearned() {
+    ModelConfig cfg =
+        ModelFixtures.small(SharingMode.SHARED_BOTTOM)
+            .set(ModelConfig.MISSING_VALUE_LAYER, false)
+            .build();
+    checkGradients(cfg, 24);
+    ParameterSet p = new MultiTaskModel(cfg).initialise(DataType.DOUBLE);
+    assertThat(p.denseSpecs().keySet()).noneMatch(n -> n.endsWith("/fill"));
+    ParameterSet on =
+        new MultiTaskModel(ModelFixtures.small(SharingMode.SHARED_BOTTOM).build())
+            .initialise(DataType.DOUBLE);
+    assertThat(on.denseSpecs().keySet()).anyMatch(n -> n.endsWith("/fill"));
+  }
+
+  @Test
   void withoutTheSequenceGradientsMatchAndScoresIgnoreTheBehaviours() {
     ModelConfig cfg =
         ModelFixtures.small(SharingMode.MMOE).set(ModelConfig.SEQUENCE_ENABLED, false).build();

@@ -3,6 +3,7 @@ package io.perceive.cli.quality;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.perceive.cli.demo.DemoOptionsAccess;
+import io.perceive.model.ModelConfig;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,14 @@ class QualityTableTest {
     List<Variant> study = Variant.study(true);
     Set<String> names = study.stream().map(Variant::name).collect(Collectors.toSet());
     assertThat(names).hasSize(study.size()).hasSize(12 + 3 + 3);
-    for (Variant v : study) DemoOptionsAccess.parse(v.demoArgs()); // throws on a bad option
+    for (Variant v : study) {
+      DemoOptionsAccess.parse(v.demoArgs()); // throws on a bad option
+      // and the model accepts every setting the demo derives from them (a missing model option
+      // once failed only when the variant ran)
+      ModelConfig cfg = ModelConfig.fromProperties(DemoOptionsAccess.modelSettings(v.demoArgs()));
+      assertThat(cfg.get(ModelConfig.MISSING_VALUE_LAYER)).isEqualTo(v.mvl());
+      assertThat(cfg.get(ModelConfig.SEQUENCE_ENABLED)).isEqualTo(v.sequence());
+    }
     assertThat(new Variant("mmoe", false, false, false, false).demoArgs())
         .containsSubsequence("--kl-weight", "0")
         .contains("--no-missing-value-layer", "perceive.model.sequence.enabled=false");

@@ -84,10 +84,26 @@ public final class MissingValueLayer {
 
   private final String name;
   private final List<Feature> features;
+  private final boolean learned;
 
   public MissingValueLayer(String name, List<Feature> features) {
+    this(name, features, true);
+  }
+
+  /**
+   * @param learned false turns the layer into the baseline it replaces (for the ablation study): a
+   *     missing value becomes 0, the mean after standardisation, and no fill is registered or
+   *     trained
+   */
+  public MissingValueLayer(String name, List<Feature> features, boolean learned) {
     this.name = Objects.requireNonNull(name);
     this.features = List.copyOf(features);
+    this.learned = learned;
+  }
+
+  /** Whether missing values take the learned fill (true) or 0 (the ablation baseline). */
+  public boolean learned() {
+    return learned;
   }
 
   public int width() {
@@ -102,9 +118,12 @@ public final class MissingValueLayer {
     return name + "/fill";
   }
 
-  /** Registers the learned fill values, starting at 0 (the mean after standardisation). */
+  /**
+   * Registers the learned fill values, starting at 0 (the mean after standardisation); nothing when
+   * the layer is not learned.
+   */
   public void register(ParameterSet.Builder b) {
-    if (features.isEmpty()) return;
+    if (features.isEmpty() || !learned) return;
     b.dense(fillName(), Init.ZEROS, features.size());
   }
 
@@ -132,7 +151,7 @@ public final class MissingValueLayer {
     double[] mask = present == null ? null : HostView.toDoubles(present);
     if (mask != null && mask.length != in.length)
       throw new IllegalArgumentException(name + ": presence mask shape differs from the input");
-    double[] fill = HostView.toDoubles(p.get(fillName()));
+    double[] fill = learned ? HostView.toDoubles(p.get(fillName())) : new double[f];
     double[] out = new double[in.length];
     boolean[] missing = new boolean[in.length];
     double[] slope = new double[in.length];
@@ -170,8 +189,10 @@ public final class MissingValueLayer {
       if (cache.missing[i]) dFill[i % f] += d[i];
       else dx[i] = d[i] * cache.slope[i];
     }
-    INDArray gf = g.get(fillName());
-    gf.addi(Nd4j.create(dFill).castTo(gf.dataType()));
+    if (learned) {
+      INDArray gf = g.get(fillName());
+      gf.addi(Nd4j.create(dFill).castTo(gf.dataType()));
+    }
     return Nd4j.create(dx, new long[] {cache.rows, f}, 'c').castTo(dy.dataType());
   }
 }

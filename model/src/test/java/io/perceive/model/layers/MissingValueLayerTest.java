@@ -93,6 +93,24 @@ class MissingValueLayerTest {
   }
 
   @Test
+  void withoutLearningAMissingValueBecomesZeroAndNothingIsRegistered() {
+    MissingValueLayer off = new MissingValueLayer("mvl", mvl.features(), false);
+    ParameterSet.Builder b = ParameterSet.builder(DataType.DOUBLE);
+    off.register(b);
+    ParameterSet p = b.build(3);
+    assertThat(p.hasDense("mvl/fill")).isFalse();
+    MissingValueLayer.Cache c = new MissingValueLayer.Cache();
+    INDArray y = off.forward(p, input(), c);
+    assertThat(y.getDouble(1, 0)).isZero(); // missing → 0, the mean after standardisation
+    assertThat(y.getDouble(2, 1)).isZero();
+    assertThat(y.getDouble(1, 1)).isEqualTo(-1.0); // present: (20 - 30) / 10, as before
+    INDArray dy = Nd4j.ones(DataType.DOUBLE, 4, 3);
+    INDArray dx = off.backward(p, p.newGradients(), dy, c);
+    assertThat(dx.getDouble(1, 0)).isZero();
+    assertThat(dx.getDouble(1, 1)).isEqualTo(0.1);
+  }
+
+  @Test
   void refusesBadInputWithAClearMessage() {
     ParameterSet p = params();
     assertThatThrownBy(
