@@ -3,10 +3,6 @@ package io.perceive.cli.faults;
 import io.perceive.job.PerceiveJob;
 import io.perceive.job.domain.UserState;
 import io.perceive.job.domain.UserStateCodec;
-import io.perceive.job.sync.MergeMode;
-import io.perceive.job.sync.ParameterServer;
-import io.perceive.model.ModelConfig;
-import io.perceive.model.MultiTaskModel;
 import io.perceive.model.core.EmbeddingTable;
 import io.perceive.model.core.HostView;
 import io.perceive.model.core.ParameterSet;
@@ -40,7 +36,6 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.CloseableIterator;
 import org.apache.flink.util.Collector;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -63,8 +58,8 @@ record SavepointContents(
   /** The parameter server's checkpointed state, decoded. */
   record Server(long version, Map<Integer, Long> coverage, String parameters) {}
 
-  /** Reads the savepoint at {@code path} of a job built with {@code conf}. */
-  static SavepointContents read(String path, Configuration conf) throws Exception {
+  /** Reads the savepoint at {@code path}. */
+  static SavepointContents read(String path) throws Exception {
     Configuration readerConf = new Configuration();
     // a learner replica is one record of a few MB (embedding tables and optimizer moments)
     readerConf.setString("collect-sink.batch-size.max", "64mb");
@@ -120,7 +115,7 @@ record SavepointContents(
     List<Replica> decoded = new ArrayList<>();
     for (byte[] r : replicas) decoded.add(replica(r));
     decoded.sort((a, b) -> Integer.compare(a.owner(), b.owner()));
-    return new SavepointContents(users, decoded, syncs, server(servers.get(0), conf));
+    return new SavepointContents(users, decoded, syncs, server(servers.get(0)));
   }
 
   /** Every user's state, decoded with the job's versioned codec. */
@@ -187,15 +182,32 @@ record SavepointContents(
         HexFormat.of().formatHex(d.digest()));
   }
 
-  private static Server server(byte[] b, Configuration conf) throws Exception {
-    ModelConfig config = ModelConfig.fromProperties(PerceiveJob.modelProperties(conf));
-    ParameterServer s =
-        new ParameterServer(
-            config.toProperties(),
-            new MultiTaskModel(config).initialise(DataType.FLOAT),
-            MergeMode.ROW_AVERAGE);
-    s.restore(b);
-    return new Server(s.version(), new TreeMap<>(s.coverage()), checksum(s.global()));
+  /**
+   * Parses the parameter server's checkpoint form ({@code ParameterServer#save}) far enough for the
+   * test: model version, coverage and the global parameters. Parsed here rather than through {@code
+   * ParameterServer.restore}, which needs a freshly initialised model to restore into.
+   */
+  private static Server server(byte[] b) throws Exception {
+    DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+    byte[] magic = in.readNBytes(8);
+    if (!new String(magic, java.nio.charset.StandardCharsets.US_ASCII).equals("PRCVPSRV"))
+      throw new IllegalStateException("not a parameter-server state");
+    int format = in.readInt();
+    if (format != 1) throw new IllegalStateException("parameter-server state format " + format);
+    long version = in.readLong();
+    in.readInt(); // learners
+    in.readLong(); // watermark
+    Map<Integer, Long> coverage = new TreeMap<>();
+    for (int i = 0, n = in.readInt(); i < n; i++) coverage.put(in.readInt(), in.readLong());
+    for (int i = 0, n = in.readInt(); i < n; i++) { // gathered, not yet merged deltas
+      in.readInt();
+      in.readLong();
+      in.skipNBytes(in.readInt());
+    }
+    for (int i = 0, n = in.readInt(); i < n; i++) in.readInt(); // finished learners
+    Snapshot global =
+        SnapshotFile.fromBytes(in.readNBytes(in.readInt()), "parameter server in a savepoint");
+    return new Server(version, coverage, checksum(global.parameters()));
   }
 
   /** SHA-256 of every parameter value (dense buffer, then each table's weights). */
