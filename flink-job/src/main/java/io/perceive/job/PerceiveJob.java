@@ -177,6 +177,10 @@ public final class PerceiveJob {
             new ParameterServerOperator(sync, model.toProperties()))
         .setParallelism(1)
         .setMaxParallelism(1)
+        // Always a task of its own: at parallelism 1 it would otherwise be chained behind the
+        // learner, and a chained operator takes the chain head's max parallelism (128), so a
+        // savepoint taken at parallelism 1 would not restore at 2 (max parallelism mismatch).
+        .startNewChain()
         .uid(PARAMETER_SERVER_UID)
         .sinkTo(new DiscardingSink<>())
         .setParallelism(1)

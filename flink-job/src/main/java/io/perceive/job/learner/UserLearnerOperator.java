@@ -579,6 +579,11 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     super.prepareSnapshotPreBarrier(checkpointId);
     train(); // the minibatch buffer is never part of a checkpoint: it is trained on first
     cache.flush(writeBack); // keyed state must hold every user's latest state at the barrier
+    // No checkpoint holds training only the replica knows: the unsent delta goes ahead of the
+    // barrier, so it is in the parameter server's checkpointed state. Why: on scale-in a
+    // subtask's replica is dropped (union state, one entry kept per remaining subtask), and the
+    // training it did since its last sync would go with it.
+    if (replicaSync != null) sendDelta(false);
   }
 
   @Override
