@@ -254,6 +254,16 @@ public final class JobOptions {
                   + " server publishes a version once every learner has sent one, or this long"
                   + " after the first pending delta.");
 
+  public static final ConfigOption<Integer> SYNC_MAX_MINIBATCHES =
+      ConfigOptions.key("perceive.sync.max-minibatches")
+          .intType()
+          .defaultValue(0)
+          .withDescription(
+              "A learner also sends its delta after this many of its own minibatches since its"
+                  + " previous send, however short perceive.sync.interval is (0 = interval only)."
+                  + " Parallel learners drift apart between syncs, and a fast replay fits many"
+                  + " minibatches into one interval; measured in docs/streaming-learner.md.");
+
   public static final ConfigOption<io.perceive.job.sync.MergeMode> SYNC_MERGE =
       ConfigOptions.key("perceive.sync.merge")
           .enumType(io.perceive.job.sync.MergeMode.class)
@@ -338,6 +348,7 @@ public final class JobOptions {
           UPDATES_TOPIC,
           MANIFESTS_TOPIC,
           SYNC_INTERVAL,
+          SYNC_MAX_MINIBATCHES,
           SYNC_MERGE,
           SYNC_FULL_EVERY,
           SYNC_MAX_CHUNK_BYTES,

@@ -221,6 +221,9 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     armSyncTimer();
   }
 
+  /** Minibatches trained since the last delta was sent (not state: a restore starts at 0). */
+  private transient int minibatchesSinceSend;
+
   private void armSyncTimer() {
     long at = getProcessingTimeService().getCurrentProcessingTime() + sync.syncIntervalMs();
     getProcessingTimeService()
@@ -243,6 +246,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     m.put("auc_order", orderMetrics.auc());
     m.put("samples_order", (double) orderMetrics.total());
     long now = getProcessingTimeService().getCurrentProcessingTime();
+    minibatchesSinceSend = 0;
     replicaSync
         .takeDelta(learner.parameters(), m, last, timers.currentWatermark(), now)
         .ifPresent(
@@ -541,6 +545,10 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       lastBatchMillis = (System.nanoTime() - t0) / 1e6;
       batches.inc();
       for (int i = 0; i < n; i++) emitScored(mb.get(i), p[i], version);
+      // bounded drift: at most max-minibatches of own training between two sends
+      if (replicaSync != null
+          && sync.maxMinibatches() > 0
+          && ++minibatchesSinceSend >= sync.maxMinibatches()) sendDelta(false);
       clickMetrics.publish();
       conversionMetrics.publish();
       orderMetrics.publish();

@@ -9,6 +9,9 @@ import java.io.Serializable;
  * @param runId identifies this submission of the job on the model topics
  * @param syncIntervalMs processing time between a learner's deltas (and the server's longest wait
  *     before publishing what it has)
+ * @param maxMinibatches a learner also sends its delta after this many of its own minibatches since
+ *     its previous send, however short the interval (0 = by interval only): parallel learners drift
+ *     apart between syncs, and in a fast replay a whole stream fits in one interval
  * @param fullEvery a FULL update follows every this many versions (and one on every server start)
  * @param snapshotDir directory of snapshot files and manifests; null = no snapshots
  * @param maxAucDrop a snapshot is refused when the learners' recent click AUC fell more than this
@@ -21,6 +24,7 @@ public record SyncSettings(
     String updatesTopic,
     String manifestsTopic,
     long syncIntervalMs,
+    int maxMinibatches,
     MergeMode mergeMode,
     int fullEvery,
     String snapshotDir,
@@ -34,6 +38,8 @@ public record SyncSettings(
   public SyncSettings {
     if (runId == null || runId.isBlank()) throw new IllegalArgumentException("run id required");
     if (syncIntervalMs < 1) throw new IllegalArgumentException("sync interval must be >= 1 ms");
+    if (maxMinibatches < 0)
+      throw new IllegalArgumentException("sync max-minibatches must be >= 0 (0 = interval only)");
     if (fullEvery < 1) throw new IllegalArgumentException("full-every must be >= 1 version");
     if (snapshotIntervalMs < 1)
       throw new IllegalArgumentException("snapshot interval must be >= 1 ms");

@@ -64,6 +64,7 @@ class DeltaBeforeBarrierTest {
             "u",
             "m",
             3_600_000, // the sync timer never fires in this test
+            0,
             MergeMode.SUM,
             5,
             null,
@@ -107,6 +108,54 @@ class DeltaBeforeBarrierTest {
 
       h.prepareSnapshotPreBarrier(3);
       assertThat(deltas(h)).as("no new training, no new delta").hasSize(1);
+    }
+  }
+
+  @Test
+  void maxMinibatchesSendsAfterThatManyOwnMinibatchesWithoutWaitingForTheInterval()
+      throws Exception {
+    SyncSettings sync =
+        new SyncSettings(
+            "run",
+            "127.0.0.1:1",
+            "u",
+            "m",
+            3_600_000,
+            2,
+            MergeMode.SUM,
+            5,
+            null,
+            60_000,
+            1,
+            0.1,
+            0,
+            900_000);
+    var op =
+        new UserLearnerOperator(UserLearnerOperatorTest.SETTINGS, (i, n) -> syncingLearner(), sync);
+    try (var h =
+        new KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample>(
+            op, Event::userId, b -> 0L, Types.LONG)) {
+      h.setStateBackend(new EmbeddedRocksDBStateBackend());
+      h.open();
+      // one impression per 31 minutes: each watermark closes one click window = one minibatch
+      for (int k = 0; k < 5; k++) {
+        h.processElement1(
+            new StreamRecord<>(
+                new Event(
+                    "e" + k,
+                    1,
+                    EventKind.IMPRESSION,
+                    k * 31 * MIN,
+                    100 + k,
+                    0,
+                    SceneCodes.of("search"),
+                    new Item(7, 1, 2, 3, new float[] {25f}),
+                    null),
+                k * 31 * MIN));
+        h.processWatermark1(new Watermark(k * 31 * MIN + 30 * MIN));
+        assertThat(h.extractOutputValues()).hasSize(k + 1);
+        assertThat(deltas(h)).as("after %d minibatches", k + 1).hasSize((k + 1) / 2);
+      }
     }
   }
 

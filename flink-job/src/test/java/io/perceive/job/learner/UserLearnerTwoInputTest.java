@@ -33,6 +33,7 @@ class UserLearnerTwoInputTest {
             "u",
             "m",
             1_000,
+            0,
             MergeMode.SUM,
             5,
             null,

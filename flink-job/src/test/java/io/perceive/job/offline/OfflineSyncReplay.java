@@ -42,6 +42,8 @@ public final class OfflineSyncReplay {
     MergeMode mode = MergeMode.valueOf(args[1]);
     long events = args.length > 2 ? Long.parseLong(args[2]) : 20_000;
     int syncEvery = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+    boolean duplicate = "1".equals(System.getenv("DUPLICATE"));
+    int batch = Integer.parseInt(System.getenv().getOrDefault("BATCH", "256"));
     Map<String, String> world =
         new HashMap<>(
             Map.of(
@@ -80,7 +82,13 @@ public final class OfflineSyncReplay {
         new ParameterServer(
             cfg.toProperties(), new MultiTaskModel(cfg).initialise(DataType.FLOAT), mode);
     for (int i = 0; i < p; i++) {
-      learners[i] = new ModelLearner(cfg, OptimizerConfig.defaults(OptimizerConfig.Kind.ADAM));
+      learners[i] =
+          new ModelLearner(
+              cfg,
+              OptimizerConfig.defaults(
+                      OptimizerConfig.Kind.valueOf(System.getenv().getOrDefault("OPT", "ADAM")))
+                  .withLearningRate(
+                      Double.parseDouble(System.getenv().getOrDefault("LR", "0.001"))));
       syncs[i] = new ReplicaSync("offline", i, p, learners[i].parameters());
     }
     ModelUpdate full = ps.full("offline", 1, 1, 0);
@@ -98,7 +106,8 @@ public final class OfflineSyncReplay {
         new LabelJoiner.Output() {
           @Override
           public void sample(Sample x) {
-            batches.get((int) Math.floorMod(x.userId(), (long) fp)).add(x);
+            if (duplicate) for (List<Sample> b : batches) b.add(x);
+            else batches.get((int) Math.floorMod(x.userId(), (long) fp)).add(x);
           }
 
           @Override
@@ -112,13 +121,13 @@ public final class OfflineSyncReplay {
       joiner.onEvent(st, e, outs[0]);
       for (int i = 0; i < p; i++) {
         List<Sample> b = batches.get(i);
-        if (b.size() < 256) continue;
+        if (b.size() < batch) continue;
         float[][] pr = learners[i].scoreThenTrain(b);
         for (int j = 0; j < b.size(); j++)
-          if (b.get(j).click() >= 0 && b.get(j).row() == Sample.Row.CLICK)
+          if ((!duplicate || i == 0) && b.get(j).click() >= 0 && b.get(j).row() == Sample.Row.CLICK)
             scored.add(new double[] {b.get(j).labelTimeMs(), b.get(j).click(), pr[j][0]});
         b.clear();
-        if (++sinceSync[i] >= syncEvery) {
+        if (syncEvery > 0 && ++sinceSync[i] >= syncEvery) {
           sinceSync[i] = 0;
           ps.accept(
               syncs[i].takeDelta(learners[i].parameters(), Map.of(), false, 0, 0).orElseThrow());
@@ -138,7 +147,7 @@ public final class OfflineSyncReplay {
       y[i - n / 2] = (float) scored.get(i)[1];
     }
     System.out.printf(
-        "P=%d %s syncEvery=%d: %d click rows, last-half click AUC %.4f, %d versions, %.1f s%n",
-        p, mode, syncEvery, n, Auc.of(sc, y), version, (System.nanoTime() - t0) / 1e9);
+        "P=%d %s syncEvery=%d batch=%d: %d click rows, last-half click AUC %.4f, %d versions, %.1f s%n",
+        p, mode, syncEvery, batch, n, Auc.of(sc, y), version, (System.nanoTime() - t0) / 1e9);
   }
 }

@@ -121,6 +121,9 @@ class ParameterSyncITCase {
     c.set(JobOptions.ATTRIBUTION_WINDOW, Duration.ofHours(26));
     c.set(JobOptions.IDLE_TIMEOUT, Duration.ofHours(52));
     c.set(JobOptions.PUBLISH_MIN_SAMPLES, 1_000_000L); // the AUC gate is not under test here
+    for (String kv : System.getProperty("perceive.it.extra", "").split(","))
+      if (kv.contains("="))
+        c.setString(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     // A model sized for the 200-user, 1,000-item world: hashed tables far smaller than the
     // defaults, so checkpoints and syncs of a loaded 2-core machine stay short.
     c.setString(JobOptions.MODEL_PREFIX + "emb.item.rows", "4096");
