@@ -67,14 +67,21 @@ public final class ParameterServer {
           "delta of learner " + d.subtask() + " has another parameter layout than the model");
     long have =
         Math.max(coverage.getOrDefault(d.subtask(), 0L), gatheredSeq.getOrDefault(d.subtask(), 0L));
-    if (d.seq() <= have) return; // a redelivered delta (already gathered or merged)
+    if (d.seq() <= have) { // a redelivered delta (already gathered or merged)
+      ReplicaSync.release(delta);
+      return;
+    }
     learners = d.parallelism(); // the current run's (a rescaled restore may have fewer)
     ParameterDelta prior = gathered.get(d.subtask());
-    gathered.put(
-        d.subtask(),
-        prior == null
-            ? delta
-            : ParameterDelta.merge(List.of(prior, delta), ParameterDelta.MergeMode.SUM));
+    if (prior == null) gathered.put(d.subtask(), delta);
+    else {
+      gathered.put(
+          d.subtask(), ParameterDelta.merge(List.of(prior, delta), ParameterDelta.MergeMode.SUM));
+      // native buffers are freed now, not by a pointer GC the test JVMs and launcher may run
+      // without: a learner syncing every few minibatches sends hundreds of deltas
+      ReplicaSync.release(prior);
+      ReplicaSync.release(delta);
+    }
     gatheredSeq.put(d.subtask(), d.seq());
     metrics.put(d.subtask(), d.metrics());
     if (d.last()) finished.add(d.subtask());
@@ -113,6 +120,7 @@ public final class ParameterServer {
     ParameterDelta m =
         ParameterDelta.merge(sums, ParameterDelta.MergeMode.valueOf(mergeMode.name()));
     m.applyTo(global);
+    for (ParameterDelta d : sums) ReplicaSync.release(d);
     coverage.putAll(gatheredSeq);
     gathered.clear();
     gatheredSeq.clear();
@@ -128,7 +136,13 @@ public final class ParameterServer {
             now,
             watermarkMs,
             coverage,
-            m.encode()));
+            encodeAndRelease(m)));
+  }
+
+  private static byte[] encodeAndRelease(ParameterDelta m) {
+    byte[] b = m.encode();
+    ReplicaSync.release(m);
+    return b;
   }
 
   /**

@@ -153,7 +153,7 @@ public final class ReplicaSync {
    * launcher's default flags) dropped ND4J arrays are never freed, and a sync allocates megabytes
    * per version.
    */
-  private static void release(ParameterDelta d) {
+  static void release(ParameterDelta d) {
     if (d.dense().closeable()) d.dense().close();
     for (ParameterDelta.TableRows t : d.tables().values())
       if (t.values().closeable()) t.values().close();
