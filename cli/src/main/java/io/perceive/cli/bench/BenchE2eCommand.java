@@ -89,6 +89,9 @@ public final class BenchE2eCommand implements Command {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
+    // Flink's and Kafka's start-up warnings (one batch per job) would bury the figures
+    org.apache.logging.log4j.core.config.Configurator.setRootLevel(
+        org.apache.logging.log4j.Level.ERROR);
     long t0 = System.nanoTime();
     E2eBenchmark.Result r = new E2eBenchmark(o, out).run();
     String command = ("./perceive bench-e2e " + String.join(" ", a)).trim();
