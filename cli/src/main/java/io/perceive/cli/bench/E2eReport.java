@@ -68,11 +68,11 @@ public final class E2eReport {
     long n = 0;
     for (long c : histogram.values()) n += c;
     if (n == 0) return Double.NaN;
-    long rank = (long) Math.ceil(q * n);
+    long rank = Math.max(1, (long) Math.ceil(q * n));
     long seen = 0;
     for (Map.Entry<Integer, Long> e : new java.util.TreeMap<>(histogram).entrySet()) {
       seen += e.getValue();
-      if (seen >= Math.max(1, rank)) return FreshnessTracker.bucketMs(e.getKey());
+      if (seen >= rank) return FreshnessTracker.bucketMs(e.getKey());
     }
     return Double.NaN;
   }

@@ -110,6 +110,24 @@ public final class FreshnessTracker {
     return Math.expm1(bucket / BUCKETS_PER_E);
   }
 
+  /**
+   * The percentile {@code q} (0..1) of a histogram of {@link #bucket}s → counts, in milliseconds;
+   * NaN when empty.
+   */
+  public static double percentile(java.util.Map<Integer, ? extends Number> histogram, double q) {
+    long n = 0;
+    for (Number c : histogram.values()) n += c.longValue();
+    if (n == 0) return Double.NaN;
+    long rank = Math.max(1, (long) Math.ceil(q * n));
+    long seen = 0;
+    for (java.util.Map.Entry<Integer, ? extends Number> e :
+        new java.util.TreeMap<>(histogram).entrySet()) {
+      seen += e.getValue().longValue();
+      if (seen >= rank) return bucketMs(e.getKey());
+    }
+    return Double.NaN;
+  }
+
   /** A growable FIFO of longs (no boxing: one entry per sample). */
   static final class LongQueue {
     private long[] a = new long[64];

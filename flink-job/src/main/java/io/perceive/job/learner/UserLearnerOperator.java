@@ -350,6 +350,12 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     getRuntimeContext().addAccumulator(FRESHNESS_TOTAL, freshnessTotal);
     getRuntimeContext().addAccumulator(FRESHNESS_MATURITY, freshnessMaturity);
     getRuntimeContext().addAccumulator(FRESHNESS_TRAIN_SYNC, freshnessTrainSync);
+    // since the start of this subtask; computed only when a reporter reads them
+    g.gauge(
+        "freshness_p50_ms", () -> FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.5));
+    g.gauge(
+        "freshness_p99_ms",
+        () -> FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.99));
     // the span of the input at this learner, for throughput without job start-up and shutdown
     firstEventAt = new LongMinimum(Long.MAX_VALUE);
     inputEndedAt = new LongMaximum(Long.MIN_VALUE);

@@ -61,6 +61,18 @@ class FreshnessTrackerTest {
   }
 
   @Test
+  void percentilesOfAHistogramOfBuckets() {
+    java.util.Map<Integer, Integer> h = new java.util.TreeMap<>(); // Flink's Histogram value type
+    for (int i = 0; i < 99; i++) h.merge(FreshnessTracker.bucket(1_000), 1, Integer::sum);
+    h.merge(FreshnessTracker.bucket(20_000), 1, Integer::sum);
+    assertThat(FreshnessTracker.percentile(h, 0.5))
+        .isCloseTo(1_000, org.assertj.core.data.Percentage.withPercentage(2));
+    assertThat(FreshnessTracker.percentile(h, 0.995))
+        .isCloseTo(20_000, org.assertj.core.data.Percentage.withPercentage(2));
+    assertThat(FreshnessTracker.percentile(java.util.Map.of(), 0.5)).isNaN();
+  }
+
+  @Test
   void bucketsRoundTripWithinTwoPercent() {
     for (long ms : new long[] {10, 250, 4_000, 65_000, 3_600_000}) {
       double back = FreshnessTracker.bucketMs(FreshnessTracker.bucket(ms));
