@@ -127,6 +127,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient LongMinimum firstEventAt;
   private transient LongMaximum inputEndedAt;
   private transient boolean seenEvent;
+  private transient volatile double freshnessP50;
+  private transient volatile double freshnessP99;
 
   public UserLearnerOperator(LearnerSettings settings, LearnerFactory learnerFactory) {
     this(settings, learnerFactory, null);
@@ -293,6 +295,8 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
             ms -> freshnessTotal.add(FreshnessTracker.bucket(ms)),
             ms -> freshnessMaturity.add(FreshnessTracker.bucket(ms)),
             ms -> freshnessTrainSync.add(FreshnessTracker.bucket(ms)));
+        freshnessP50 = FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.5);
+        freshnessP99 = FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.99);
       }
     } catch (io.perceive.model.snapshot.MalformedDataException e) {
       badUpdates.inc();
@@ -350,12 +354,12 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     getRuntimeContext().addAccumulator(FRESHNESS_TOTAL, freshnessTotal);
     getRuntimeContext().addAccumulator(FRESHNESS_MATURITY, freshnessMaturity);
     getRuntimeContext().addAccumulator(FRESHNESS_TRAIN_SYNC, freshnessTrainSync);
-    // since the start of this subtask; computed only when a reporter reads them
-    g.gauge(
-        "freshness_p50_ms", () -> FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.5));
-    g.gauge(
-        "freshness_p99_ms",
-        () -> FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.99));
+    // since the start of this subtask; updated by the task thread at each published version (a
+    // reporter thread must not walk the histogram while the task thread adds to it)
+    freshnessP50 = Double.NaN;
+    freshnessP99 = Double.NaN;
+    g.gauge("freshness_p50_ms", () -> freshnessP50);
+    g.gauge("freshness_p99_ms", () -> freshnessP99);
     // the span of the input at this learner, for throughput without job start-up and shutdown
     firstEventAt = new LongMinimum(Long.MAX_VALUE);
     inputEndedAt = new LongMaximum(Long.MIN_VALUE);
