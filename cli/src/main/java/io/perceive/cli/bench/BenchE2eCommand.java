@@ -28,7 +28,7 @@ public final class BenchE2eCommand implements Command {
     return String.join(
         "\n",
         "perceive bench-e2e [options]",
-        "  --events N            events of the synthetic world for the throughput runs (default 30000)",
+        "  --events N            events of the synthetic world for the throughput runs (default 10000)",
         "  --rounds R            rounds of (floor, learner) per parallelism, alternating (default 3)",
         "  --parallelism LIST    parallelisms, comma-separated (default 1,2)",
         "  --live-seconds S      length of the live freshness run; 0 = skip it (default 60)",
@@ -52,7 +52,7 @@ public final class BenchE2eCommand implements Command {
     E2eBenchmark.Options o;
     Path dir = Path.of("docs");
     String name = "benchmarks-e2e";
-    long events = 30_000;
+    long events = 10_000;
     int rounds = 3, liveSeconds = 60, liveParallelism = 1;
     double liveRate = 0;
     List<Integer> ps = List.of(1, 2);
