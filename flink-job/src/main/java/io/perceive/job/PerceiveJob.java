@@ -123,11 +123,24 @@ public final class PerceiveJob {
 
   public static Topology build(
       StreamExecutionEnvironment env, Configuration conf, LearnerFactory learners) {
+    return build(env, conf, learners, null);
+  }
+
+  /**
+   * Builds the topology; with {@code stopAt} non-null the events source is bounded at those offsets
+   * instead of the end offsets seen at start (the benchmark's live run: a topic still being written
+   * to, read up to a known end).
+   */
+  public static Topology build(
+      StreamExecutionEnvironment env,
+      Configuration conf,
+      LearnerFactory learners,
+      OffsetsInitializer stopAt) {
     ModelConfig model = ModelConfig.fromProperties(modelProperties(conf));
     FeatureLayout features = new FeatureLayout(model);
     EventMapping mapping =
         new EventMapping(features.eventProfileNames(), features.eventItemNames());
-    KafkaSource<Incoming> source = source(conf, mapping);
+    KafkaSource<Incoming> source = source(conf, mapping, stopAt);
     WatermarkStrategy<Incoming> watermarks =
         WatermarkStrategy.<Incoming>forBoundedOutOfOrderness(conf.get(JobOptions.OUT_OF_ORDERNESS))
             // rejections carry no event time and must not move the watermark
@@ -353,7 +366,8 @@ public final class PerceiveJob {
     return b;
   }
 
-  static KafkaSource<Incoming> source(Configuration conf, EventMapping mapping) {
+  static KafkaSource<Incoming> source(
+      Configuration conf, EventMapping mapping, OffsetsInitializer stopAt) {
     KafkaSourceBuilder<Incoming> b =
         KafkaSource.<Incoming>builder()
             .setBootstrapServers(conf.get(JobOptions.BOOTSTRAP))
@@ -367,7 +381,8 @@ public final class PerceiveJob {
                     mapping))
             .setProperty("commit.offsets.on.checkpoint", "true")
             .setProperty("partition.discovery.interval.ms", "60000");
-    if (conf.get(JobOptions.BOUNDED)) b.setBounded(OffsetsInitializer.latest());
+    if (stopAt != null) b.setBounded(stopAt);
+    else if (conf.get(JobOptions.BOUNDED)) b.setBounded(OffsetsInitializer.latest());
     return b.build();
   }
 

@@ -56,9 +56,18 @@ public final class MultiTaskModel {
   public static final String CONVERSION = "conversion";
   public static final String ORDER = "order";
 
-  /** Forward + backward of one batch: predictions made before any update, losses, gradients. */
+  /**
+   * Forward + backward of one batch: predictions made before any update, losses, gradients, and the
+   * nanoseconds spent in each half (the job's minibatch profile; ND4J's CPU ops are synchronous, so
+   * the wall clock between them is the ops' time).
+   */
   public record StepResult(
-      Predictions predictions, Losses losses, Gradients gradients, double[][] gateMeans) {}
+      Predictions predictions,
+      Losses losses,
+      Gradients gradients,
+      double[][] gateMeans,
+      long forwardNanos,
+      long backwardNanos) {}
 
   /**
    * The user side of G users, computed once ({@link #encodeUser}) and reused for any number of
@@ -436,6 +445,7 @@ public final class MultiTaskModel {
    * (each loss a mean over its rows). The caller applies the gradients with its optimizer.
    */
   public StepResult forwardBackward(ParameterSet p, TrainingBatch batch) {
+    long t0 = System.nanoTime();
     UserCache uc = userCaches.get();
     UserRepresentation user = encodeUser(p, batch.users(), uc);
     ItemCache ic = new ItemCache();
@@ -447,6 +457,7 @@ public final class MultiTaskModel {
     int levels = cfg.get(ModelConfig.PRICE_LEVELS);
     double[] dPrice = new double[user.users() * levels];
     Losses losses = losses(z, user.priceLogits, batch, dz, dPrice);
+    long t1 = System.nanoTime();
 
     Gradients g = p.newGradients();
     INDArray[] dOut = new INDArray[tasks.size()];
@@ -463,7 +474,7 @@ public final class MultiTaskModel {
       gates = new double[tasks.size()][];
       for (int t = 0; t < tasks.size(); t++) gates[t] = out.gateMeansOfTask(t);
     }
-    return new StepResult(predictions(z), losses, g, gates);
+    return new StepResult(predictions(z), losses, g, gates, t1 - t0, System.nanoTime() - t1);
   }
 
   /** Predictions for a batch without gradients (user side once per group, then the split). */

@@ -56,6 +56,12 @@ public interface Learner extends LabelJoiner.StateAdvancer {
   }
 
   /**
+   * Where to add the time of the phases this learner runs itself (input assembly, forward,
+   * backward, optimizer, LSTM state advance); the operator calls it once when it opens.
+   */
+  default void timePhases(PhaseTimes phases) {}
+
+  /**
    * The replica's parameters, which parameter sync reads and rebases in place; null for a learner
    * without a parameter set (test doubles), which then never syncs.
    */

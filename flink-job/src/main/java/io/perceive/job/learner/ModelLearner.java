@@ -41,6 +41,7 @@ public final class ModelLearner implements Learner {
   private final Optimizer optimizer;
   private long version;
   private double[][] gates;
+  private PhaseTimes phases = PhaseTimes.disabled();
 
   public ModelLearner(ModelConfig config, OptimizerConfig optimizerConfig) {
     this.config = config;
@@ -66,13 +67,24 @@ public final class ModelLearner implements Learner {
   }
 
   @Override
+  public void timePhases(PhaseTimes phases) {
+    this.phases = phases;
+  }
+
+  @Override
   public float[][] scoreThenTrain(List<Sample> batch) {
+    long t0 = System.nanoTime();
     TrainingBatch b = batches.build(batch);
+    phases.since(PhaseTimes.Phase.INPUT_ASSEMBLY, t0);
     MultiTaskModel.StepResult r = model.forwardBackward(params, b);
+    phases.add(PhaseTimes.Phase.FORWARD, r.forwardNanos());
+    phases.add(PhaseTimes.Phase.BACKWARD, r.backwardNanos());
+    long t1 = System.nanoTime();
     long eventTime = Long.MIN_VALUE;
     for (Sample s : batch) eventTime = Math.max(eventTime, s.labelTimeMs());
     optimizer.step(params, r.gradients(), eventTime);
     model.enforceStructure(params);
+    phases.since(PhaseTimes.Phase.OPTIMIZER, t1);
     gates = r.gateMeans();
     float[][] p = new float[batch.size()][3];
     for (int i = 0; i < p.length; i++) {
@@ -102,6 +114,7 @@ public final class ModelLearner implements Learner {
 
   @Override
   public void advance(float[] h, float[] c, Behaviour leaving, long nowMs) {
+    long t0 = System.nanoTime();
     StepInput step =
         new StepInput(
             new long[] {leaving.itemId()},
@@ -118,6 +131,7 @@ public final class ModelLearner implements Learner {
     float[] nc = next.c().castTo(DataType.FLOAT).dup('c').data().asFloat();
     System.arraycopy(nh, 0, h, 0, h.length);
     System.arraycopy(nc, 0, c, 0, c.length);
+    phases.since(PhaseTimes.Phase.STATE_ADVANCE, t0);
   }
 
   @Override

@@ -21,6 +21,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.accumulators.DoubleMaximum;
+import org.apache.flink.api.common.accumulators.Histogram;
+import org.apache.flink.api.common.accumulators.LongMaximum;
+import org.apache.flink.api.common.accumulators.LongMinimum;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -116,6 +119,16 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient Counter rebases;
   private transient Counter badUpdates;
   private transient DoubleMaximum finalDivergence;
+  private transient PhaseTimes phases;
+  private transient FreshnessTracker freshness;
+  private transient Histogram freshnessTotal;
+  private transient Histogram freshnessMaturity;
+  private transient Histogram freshnessTrainSync;
+  private transient LongMinimum firstEventAt;
+  private transient LongMaximum inputEndedAt;
+  private transient boolean seenEvent;
+  private transient volatile double freshnessP50;
+  private transient volatile double freshnessP99;
 
   public UserLearnerOperator(LearnerSettings settings, LearnerFactory learnerFactory) {
     this(settings, learnerFactory, null);
@@ -188,13 +201,16 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     cache = new UserStateCache(settings.stateCacheUsers());
     writeBack =
         (user, state) -> {
+          long t0 = System.nanoTime();
           Object current = getCurrentKey();
           setCurrentKey(user);
           userState.update(UserStateCodec.encode(state));
           if (current != null) setCurrentKey(current);
+          phases.since(PhaseTimes.Phase.STATE_ACCESS, t0);
         };
     sink = newSink();
     registerMetrics(getMetricGroup());
+    learner.timePhases(phases);
     openUserStates(getMetricGroup());
     // Part 1 publishes from the learner itself; only subtask 0 may, so versions stay unique.
     if (settings.snapshotDir() != null && me == 0 && sync == null) {
@@ -237,6 +253,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
 
   /** Sends the replica's delta since the previous send to the parameter server, in chunks. */
   private void sendDelta(boolean last) {
+    long t0 = System.nanoTime();
     Map<String, Double> m = new java.util.LinkedHashMap<>();
     m.put("auc_click", clickMetrics.auc());
     m.put("logloss_click", clickMetrics.logLoss());
@@ -255,7 +272,9 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
                   DeltaChunks.split(d.encode(), d.messageId(), sync.maxChunkBytes()))
                 output.collect(DELTAS, new StreamRecord<>(chunk));
               deltasSent.inc();
+              freshness.sent(d.seq());
             });
+    phases.since(PhaseTimes.Phase.SYNC_EXTRACT, t0);
   }
 
   @Override
@@ -267,17 +286,27 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   @Override
   public void processElement2(StreamRecord<byte[]> record) throws Exception {
     if (replicaSync == null) return;
+    long t0 = System.nanoTime();
     try {
       ModelUpdate u = ModelUpdate.decode(record.getValue());
       ReplicaSync.Outcome o = replicaSync.onUpdate(u, learner.parameters());
       if (o == ReplicaSync.Outcome.REBASED) {
         learner.setVersion(replicaSync.publishedVersion());
         rebases.inc();
+        freshness.published(
+            u.covered(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask()),
+            u.createdAtMs(),
+            ms -> freshnessTotal.add(FreshnessTracker.bucket(ms)),
+            ms -> freshnessMaturity.add(FreshnessTracker.bucket(ms)),
+            ms -> freshnessTrainSync.add(FreshnessTracker.bucket(ms)));
+        freshnessP50 = FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.5);
+        freshnessP99 = FreshnessTracker.percentile(freshnessTotal.getLocalValue(), 0.99);
       }
     } catch (io.perceive.model.snapshot.MalformedDataException e) {
       badUpdates.inc();
       LOG.warn("refused a model update: {}", e.getMessage());
     }
+    phases.since(PhaseTimes.Phase.SYNC_APPLY, t0);
   }
 
   /** Event time comes from the events alone: the model-update input has no say. */
@@ -290,13 +319,22 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   public void processWatermark2(Watermark mark) {}
 
   @Override
+  public void processWatermark(Watermark mark) throws Exception {
+    // the final watermark closes every label window at once: no real maturity from here on
+    if (mark.getTimestamp() == Long.MAX_VALUE) freshness.endOfInput();
+    super.processWatermark(mark);
+  }
+
+  @Override
   protected void processWatermarkStatus(WatermarkStatus status, int inputIndex) throws Exception {
     if (inputIndex == 0) processWatermarkStatus(status);
   }
 
   @Override
   public void endInput(int inputId) throws Exception {
-    if (inputId != 1 || replicaSync == null) return;
+    if (inputId != 1) return;
+    inputEndedAt.add(System.currentTimeMillis());
+    if (replicaSync == null) return;
     // End of events (the final watermark has fired every label timer): train on what is left and
     // send the final delta; the server publishes the final version, the snapshot, then END.
     train();
@@ -311,7 +349,26 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
           c, g.counter(metricName(c), new CountingAccumulator(getRuntimeContext(), metricName(c))));
     lateEvents =
         g.counter("late_events", new CountingAccumulator(getRuntimeContext(), "late_events"));
-    batches = g.counter("minibatches");
+    batches = g.counter("minibatches", new CountingAccumulator(getRuntimeContext(), "minibatches"));
+    phases = PhaseTimes.register(g, getRuntimeContext());
+    freshness = new FreshnessTracker();
+    freshnessTotal = new Histogram();
+    freshnessMaturity = new Histogram();
+    freshnessTrainSync = new Histogram();
+    getRuntimeContext().addAccumulator(FRESHNESS_TOTAL, freshnessTotal);
+    getRuntimeContext().addAccumulator(FRESHNESS_MATURITY, freshnessMaturity);
+    getRuntimeContext().addAccumulator(FRESHNESS_TRAIN_SYNC, freshnessTrainSync);
+    // since the start of this subtask; updated by the task thread at each published version (a
+    // reporter thread must not walk the histogram while the task thread adds to it)
+    freshnessP50 = Double.NaN;
+    freshnessP99 = Double.NaN;
+    g.gauge("freshness_p50_ms", () -> freshnessP50);
+    g.gauge("freshness_p99_ms", () -> freshnessP99);
+    // the span of the input at this learner, for throughput without job start-up and shutdown
+    firstEventAt = new LongMinimum(Long.MAX_VALUE);
+    inputEndedAt = new LongMaximum(Long.MIN_VALUE);
+    getRuntimeContext().addAccumulator(FIRST_EVENT_WALL_MS, firstEventAt);
+    getRuntimeContext().addAccumulator(INPUT_ENDED_WALL_MS, inputEndedAt);
     published = g.counter("snapshots_published");
     publishFailures = g.counter("snapshots_failed");
     clickMetrics = new PrequentialMetrics(settings.metricsWindow());
@@ -333,6 +390,21 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     g.gauge("samples", m::total);
   }
 
+  /** Accumulator: histogram of freshness buckets ({@link FreshnessTracker#bucket}), total. */
+  public static final String FRESHNESS_TOTAL = "freshness_total_ms";
+
+  /** Accumulator: histogram of freshness buckets, event time → label matured. */
+  public static final String FRESHNESS_MATURITY = "freshness_maturity_ms";
+
+  /** Accumulator: histogram of freshness buckets, label matured → first published version. */
+  public static final String FRESHNESS_TRAIN_SYNC = "freshness_train_sync_ms";
+
+  /** Accumulator: wall time (epoch ms) of the first event a learner subtask received. */
+  public static final String FIRST_EVENT_WALL_MS = "learner_first_event_wall_ms";
+
+  /** Accumulator: wall time (epoch ms) at which the last learner subtask's event input ended. */
+  public static final String INPUT_ENDED_WALL_MS = "learner_input_ended_wall_ms";
+
   static String metricName(LabelJoiner.Counter c) {
     return switch (c) {
       case EVENTS -> "events_in";
@@ -352,6 +424,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       @Override
       public void sample(Sample s) {
         batch.add(s);
+        freshness.matured(s.context().timeMs(), System.currentTimeMillis());
       }
 
       @Override
@@ -369,8 +442,15 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   @Override
   public void processElement(StreamRecord<Event> record) throws Exception {
     Event e = record.getValue();
+    if (!seenEvent) {
+      seenEvent = true;
+      firstEventAt.add(System.currentTimeMillis());
+    }
     UserState s = load();
-    if (joiner.isDuplicate(s, e)) {
+    long t0 = System.nanoTime();
+    boolean duplicate = joiner.isDuplicate(s, e);
+    phases.since(PhaseTimes.Phase.LABEL_JOINING, t0);
+    if (duplicate) {
       counters.get(LabelJoiner.Counter.DUPLICATES).inc();
       output.collect(DUPLICATES, new StreamRecord<>(e, e.timeMs()));
       save(s);
@@ -380,7 +460,9 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       // Late: everything up to the watermark has been applied already, so apply it now rather
       // than lose it; its labels join whatever is still pending.
       lateEvents.inc();
+      long t1 = System.nanoTime();
       joiner.onEvent(s, e, sink);
+      phases.since(PhaseTimes.Phase.LABEL_JOINING, t1);
       userStateApplied(s, e);
       userStateAfter(s, Math.max(e.timeMs(), timers.currentWatermark()));
     } else {
@@ -405,6 +487,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
         it.remove();
       }
     }
+    long t0 = System.nanoTime();
     due.sort(Event::compareProcessingOrder);
     for (Event e : due) {
       joiner.onTime(s, e.timeMs() - 1, sink); // deadlines strictly before the event close first
@@ -412,6 +495,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       userStateApplied(s, e);
     }
     boolean idle = joiner.onTime(s, t, sink);
+    phases.since(PhaseTimes.Phase.LABEL_JOINING, t0);
     if (idle) {
       // Cleared; events that arrived after the idle gap (still waiting) start a fresh state.
       userStateBeforeClear(s, t);
@@ -460,9 +544,14 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     long user = currentUser();
     UserState s = cache.get(user);
     if (s != null) return s;
+    long t0 = System.nanoTime();
     byte[] bytes = userState.value();
-    if (bytes == null) return null;
+    if (bytes == null) {
+      phases.since(PhaseTimes.Phase.STATE_ACCESS, t0);
+      return null;
+    }
     s = UserStateCodec.decode(bytes);
+    phases.since(PhaseTimes.Phase.STATE_ACCESS, t0);
     cache.putClean(user, s);
     return s;
   }
@@ -493,7 +582,9 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
    */
   private void scoreImpressions() {
     if (unscored.isEmpty()) return;
+    long t0 = System.nanoTime();
     float[][] p = learner.score(unscored);
+    phases.since(PhaseTimes.Phase.IMPRESSION_SCORING, t0);
     long version = learner.version();
     Map<String, ImpressionScore> byImpression = new HashMap<>();
     Object current = getCurrentKey();
@@ -539,6 +630,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       int n = Math.min(batch.size(), settings.batchSize());
       List<Sample> mb = new ArrayList<>(batch.subList(0, n));
       batch.subList(0, n).clear();
+      freshness.trained(n);
       long version = learner.version();
       long t0 = System.nanoTime();
       float[][] p = learner.scoreThenTrain(mb);
@@ -597,11 +689,13 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   @Override
   public void snapshotState(StateSnapshotContext context) throws Exception {
     super.snapshotState(context);
+    long t0 = System.nanoTime();
     learnerState.clear();
     int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
     learnerState.add(ReplicaEntry.of(me, learner.saveState()));
     syncState.clear();
     if (replicaSync != null) syncState.add(ReplicaEntry.of(me, replicaSync.save()));
+    phases.since(PhaseTimes.Phase.CHECKPOINT, t0);
   }
 
   @Override
