@@ -260,19 +260,19 @@ public final class MultiTaskModel {
                 + profile.width());
       INDArray raw = matrix(users.profile(), g, profile.width(), type); // [G, Fp]
       INDArray prof = profile.forward(p, raw, c == null ? null : c.profile); // [G, Fp]
-      towerIn = Nd4j.hstack(userEmb, prof); // [G, userDim + Fp]
+      towerIn = HostView.hstack(type, userEmb, prof); // [G, userDim + Fp]
     } else if (users.profile().length != 0) {
       throw new IllegalArgumentException("profile values given but no profile features configured");
     }
     INDArray userVector = userTower.forward(p, towerIn, c == null ? null : c.tower); // [G, 128]
     int[] sceneRows = propertyRows(users.scenes(), p.table(SCENE_TABLE), "scene");
     INDArray scene = p.table(SCENE_TABLE).gather(sceneRows); // [G, sceneDim]
-    INDArray query = Nd4j.hstack(userVector, scene); // [G, Q]
+    INDArray query = HostView.hstack(type, userVector, scene); // [G, Q]
     INDArray attention =
         cfg.get(ModelConfig.SEQUENCE_ENABLED)
             ? encoder.forward(p, users.sequence(), query, c == null ? null : c.encoder) // [G, H]
             : Nd4j.zeros(type, g, cfg.get(ModelConfig.LSTM_HIDDEN)); // ablation: no sequence
-    INDArray u = Nd4j.hstack(attention, userVector); // [G, 256]
+    INDArray u = HostView.hstack(type, attention, userVector); // [G, 256]
     INDArray priceLogits = priceHead.forward(p, u, c == null ? null : c.price); // [G, levels]
     if (c != null) {
       c.userRows = userRows;
@@ -347,7 +347,8 @@ public final class MultiTaskModel {
       throw new IllegalArgumentException("item features given but none configured");
     }
     if (interaction != null) {
-      INDArray emb = Nd4j.hstack(parts[0], parts[1], parts[2], parts[3]); // [S, E_item]
+      INDArray emb =
+          HostView.hstack(p.dataType(), parts[0], parts[1], parts[2], parts[3]); // [S, E_item]
       INDArray qRows = Nd4j.pullRows(user.interaction, 1, group); // [S, E_item]
       parts[parts.length - 1] = emb.mul(qRows); // [S, E_item]
       if (c != null) {
@@ -357,7 +358,7 @@ public final class MultiTaskModel {
       }
     }
     if (c != null) c.rows = rows;
-    return Nd4j.hstack(parts); // [S, itemWidth]
+    return HostView.hstack(p.dataType(), parts); // [S, itemWidth]
   }
 
   /**
@@ -695,7 +696,9 @@ public final class MultiTaskModel {
   }
 
   static INDArray matrix(float[] v, int rows, int cols, DataType type) {
-    return Nd4j.create(v, new long[] {rows, cols}, 'c').castTo(type);
+    double[] d = new double[v.length];
+    for (int i = 0; i < v.length; i++) d[i] = v[i];
+    return HostView.fromDoubles(d, rows, cols, type); // one native array, no create + cast
   }
 
   static INDArray matrix(double[] v, int rows, int cols, DataType type) {

@@ -156,7 +156,7 @@ public final class MissingValueLayer {
       cache.slope = slope;
       cache.rows = rows;
     }
-    return Nd4j.create(out, new long[] {rows, f}, 'c').castTo(x.dataType());
+    return HostView.fromDoubles(out, rows, f, x.dataType());
   }
 
   /** The learned fill values [F] as doubles (read once per inference call). */

@@ -184,6 +184,23 @@ public final class PropertyGatedLstm {
   }
 
   /**
+   * The scoring forward (gates in Java, as {@link #forward} without a cache) into {@code work}, a
+   * cache kept by the caller only for its arrays: the returned hidden states [T, G, H] belong to it
+   * and are overwritten by the next call with the same cache. No backward from it.
+   */
+  INDArray forwardInference(
+      ParameterSet p,
+      INDArray item,
+      INDArray property,
+      float[] mask,
+      int groups,
+      INDArray h0,
+      INDArray c0,
+      Cache work) {
+    return run(p, item, property, mask, groups, h0, c0, work, true).hidden;
+  }
+
+  /**
    * The forward pass. The input projection of every step is hoisted out of the recurrence: Z = E
    * W_e + P W_p + b for all T*G rows in two gemms and one bias add, so a step only adds h_{t-1} W_h
    * ([G, H] × [H, 4H]) and applies one sigmoid. The weights and bias are used with their cell-input

@@ -33,9 +33,11 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class SharingBlock {
 
-  /** The per-user half of every first layer, computed once per user. */
-  public record UserPart(
-      INDArray user, INDArray[] halves) {} // user [G, userWidth]; halves[l] [G, out_l]
+  /**
+   * The per-user half of every first layer, computed once per user: user [G, userWidth]; halves [G,
+   * N] = u W_user + b of every first layer side by side (bottom | experts then gates).
+   */
+  public record UserPart(INDArray user, INDArray halves) {}
 
   /** Per-task tower outputs [B, 1] (task order of the config) and mean gate weights per gate. */
   public record Output(INDArray[] taskOutputs, double[][] gateMeans) {
@@ -145,8 +147,37 @@ public final class SharingBlock {
     if (u.columns() != cfg.userWidth())
       throw new IllegalArgumentException(
           "user input has " + u.columns() + " columns, expected " + cfg.userWidth());
-    INDArray[] halves = new INDArray[first.size()];
-    for (int l = 0; l < first.size(); l++) halves[l] = first.get(l).userHalf(p, u);
+    // every layer's half into its column block of one [G, N] array, biases in one Java pass: one
+    // native array per user instead of a gemm output + an ND4J broadcast per layer
+    DataType type = u.dataType();
+    INDArray x = cContiguous(u);
+    int g = (int) x.rows(), width = firstWidth(), in = cfg.userWidth();
+    INDArray halves = Nd4j.createUninitialized(type, g, width); // [G, N]
+    double[] bias = new double[width];
+    int off = 0;
+    for (SplitDense layer : first) {
+      int out = layer.out();
+      Gemm.gemm(
+          g,
+          out,
+          in,
+          x,
+          0,
+          in,
+          false,
+          p.get(layer.userWeightName()),
+          0,
+          out,
+          false,
+          halves,
+          off,
+          width,
+          1.0,
+          0.0);
+      HostView.of(p.get(layer.biasName())).read(0, bias, off, out);
+      off += out;
+    }
+    HostView.addRowVector(halves, bias, false);
     return new UserPart(u, halves);
   }
 
@@ -212,17 +243,23 @@ public final class SharingBlock {
     return afterFirstLayers(p, user, group, rows, type, fc, firstValues, cache);
   }
 
+  /** {@code a} when it is a c-contiguous matrix, else a c-order copy (gemm blocks need one). */
+  private static INDArray cContiguous(INDArray a) {
+    return a.ordering() == 'c'
+            && (a.columns() <= 1 || a.stride(1) == 1)
+            && (a.rows() <= 1 || a.stride(0) == a.columns())
+        ? a
+        : a.dup('c');
+  }
+
   /** What every row of the first layers' output adds: its user's halves [G, N] or the biases. */
   private double[] rowAddend(ParameterSet p, UserPart user, int width) {
-    double[] add = new double[(user == null ? 1 : (int) user.user().rows()) * width];
+    if (user != null) return HostView.toDoubles(user.halves()); // [G, N], same layout
+    double[] add = new double[width];
     int off = 0;
-    for (int l = 0; l < first.size(); l++) {
-      int out = first.get(l).out();
-      double[] a =
-          HostView.toDoubles(user == null ? p.get(first.get(l).biasName()) : user.halves()[l]);
-      for (int gi = 0; gi < a.length / out; gi++)
-        System.arraycopy(a, gi * out, add, gi * width + off, out);
-      off += out;
+    for (SplitDense layer : first) {
+      HostView.of(p.get(layer.biasName())).read(0, add, off, layer.out());
+      off += layer.out();
     }
     return add;
   }
