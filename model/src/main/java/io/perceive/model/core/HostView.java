@@ -119,9 +119,21 @@ public final class HostView {
       return;
     }
     float[] t = scratch(n);
-    for (int i = 0; i < n; i++) t[i] = (float) src[off + i];
+    for (int i = 0; i < n; i++) t[i] = toFloat(src[off + i]);
     floats.put(from, t, 0, n);
     Reference.reachabilityFence(owner);
+  }
+
+  /**
+   * {@code v} rounded to float, with results below the smallest normal float flushed to 0. Why:
+   * every multiply-add on a subnormal operand takes a slow microcode path on x86 unless the CPU
+   * flushes them, which OpenBLAS does not ask for; an untrained MMoE's saturated gates made ~3 % of
+   * the mixtures subnormal and the towers' gemms 6× slower (docs/model-performance.md). The change
+   * is below 1.2e-38 in absolute value.
+   */
+  public static float toFloat(double v) {
+    float f = (float) v;
+    return Math.abs(f) < Float.MIN_NORMAL ? 0f : f;
   }
 
   /**
