@@ -1,7 +1,6 @@
 package io.perceive.model.layers;
 
 import io.perceive.model.core.HostView;
-
 import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
