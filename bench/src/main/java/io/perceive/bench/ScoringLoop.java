@@ -8,11 +8,11 @@ import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * Steady-state serving loop: one encoded user, {@code score} over N candidates again and again for
- * a given number of seconds; prints thread CPU time per call over the given seconds after 100 warm-up calls. Complements
- * {@link ModelBenchmark}'s scoring table (which re-encodes the user before every call and takes a
- * median of few calls). Args: [candidates=1000] [seconds=10] [score|split]: {@code split}
- * measures {@code encodeUser} + {@code score} per call (the issue's target: ≤ 10 ms at 1,000) and
- * prints the two parts separately.
+ * a given number of seconds; prints thread CPU time per call over the given seconds after 100
+ * warm-up calls. Complements {@link ModelBenchmark}'s scoring table (which re-encodes the user
+ * before every call and takes a median of few calls). Args: [candidates=1000] [seconds=10]
+ * [score|split]: {@code split} measures {@code encodeUser} + {@code score} per call (the issue's
+ * target: ≤ 10 ms at 1,000) and prints the two parts separately.
  */
 public final class ScoringLoop {
 
