@@ -24,6 +24,7 @@ import io.perceive.model.sharing.SharingConfig;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -268,19 +269,19 @@ public final class MultiTaskModel {
                 + profile.width());
       INDArray raw = matrix(users.profile(), g, profile.width(), type); // [G, Fp]
       INDArray prof = profile.forward(p, raw, c == null ? null : c.profile); // [G, Fp]
-      towerIn = Nd4j.hstack(userEmb, prof); // [G, userDim + Fp]
+      towerIn = HostView.hstack(type, userEmb, prof); // [G, userDim + Fp]
     } else if (users.profile().length != 0) {
       throw new IllegalArgumentException("profile values given but no profile features configured");
     }
     INDArray userVector = userTower.forward(p, towerIn, c == null ? null : c.tower); // [G, 128]
     int[] sceneRows = propertyRows(users.scenes(), p.table(SCENE_TABLE), "scene");
     INDArray scene = p.table(SCENE_TABLE).gather(sceneRows); // [G, sceneDim]
-    INDArray query = Nd4j.hstack(userVector, scene); // [G, Q]
+    INDArray query = HostView.hstack(type, userVector, scene); // [G, Q]
     INDArray attention =
         cfg.get(ModelConfig.SEQUENCE_ENABLED)
             ? encoder.forward(p, users.sequence(), query, c == null ? null : c.encoder) // [G, H]
             : Nd4j.zeros(type, g, cfg.get(ModelConfig.LSTM_HIDDEN)); // ablation: no sequence
-    INDArray u = Nd4j.hstack(attention, userVector); // [G, 256]
+    INDArray u = HostView.hstack(type, attention, userVector); // [G, 256]
     INDArray priceLogits = priceHead.forward(p, u, c == null ? null : c.price); // [G, levels]
     if (c != null) {
       c.userRows = userRows;
@@ -355,7 +356,8 @@ public final class MultiTaskModel {
       throw new IllegalArgumentException("item features given but none configured");
     }
     if (interaction != null) {
-      INDArray emb = Nd4j.hstack(parts[0], parts[1], parts[2], parts[3]); // [S, E_item]
+      INDArray emb =
+          HostView.hstack(p.dataType(), parts[0], parts[1], parts[2], parts[3]); // [S, E_item]
       INDArray qRows = Nd4j.pullRows(user.interaction, 1, group); // [S, E_item]
       parts[parts.length - 1] = emb.mul(qRows); // [S, E_item]
       if (c != null) {
@@ -365,7 +367,7 @@ public final class MultiTaskModel {
       }
     }
     if (c != null) c.rows = rows;
-    return Nd4j.hstack(parts); // [S, itemWidth]
+    return HostView.hstack(p.dataType(), parts); // [S, itemWidth]
   }
 
   /**
@@ -403,16 +405,92 @@ public final class MultiTaskModel {
 
   // ------------------------------------------------------------------ scoring
 
+  /** One thread's scoring input buffer: a chunk of candidate rows [CHUNK, itemWidth]. */
+  private static final class ScoringWork {
+    final DataType type;
+    final INDArray item; // [CHUNK, itemWidth], native (the first layers' gemm reads it)
+    final HostView itemView;
+    final double[] host; // the same rows in Java, filled by gathers and the MVL
+
+    ScoringWork(DataType type, int itemWidth) {
+      this.type = type;
+      try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        item = Nd4j.createUninitialized(type, SharingBlock.INFERENCE_CHUNK, itemWidth);
+      }
+      itemView = HostView.of(item);
+      host = new double[SharingBlock.INFERENCE_CHUNK * itemWidth];
+    }
+  }
+
+  private final ThreadLocal<ScoringWork[]> scoringWork =
+      ThreadLocal.withInitial(() -> new ScoringWork[2]); // [0] FLOAT, [1] DOUBLE
+
   /** Scores candidates of G encoded users; group [S] says whose candidate each row is. */
   public Predictions score(ParameterSet p, UserRepresentation user, int[] group, Candidates cand) {
     if (group.length != cand.size())
       throw new IllegalArgumentException(
           "group has " + group.length + " entries for " + cand.size() + " candidates");
-    if (cand.size() == 0)
-      return new Predictions(new double[0], new double[0], new double[0], new double[0]);
-    INDArray item = itemInput(p, cand, user, group, null);
-    SharingBlock.Output out = block.forward(p, user.part, group, item, null);
-    return predictions(logits(out));
+    int s = cand.size();
+    if (s == 0) return new Predictions(new double[0], new double[0], new double[0], new double[0]);
+    int users = user.users();
+    for (int i = 0; i < s; i++)
+      if (group[i] < 0 || group[i] >= users)
+        throw new IllegalArgumentException(
+            "candidate " + i + " has group " + group[i] + " of " + users);
+    int fi = itemFeatures.width();
+    if (cand.features().length != s * fi)
+      throw new IllegalArgumentException(
+          fi == 0
+              ? "item features given but none configured"
+              : "candidate features have "
+                  + cand.features().length
+                  + " values for "
+                  + s
+                  + " items × "
+                  + fi);
+    DataType type = p.dataType();
+    ScoringWork[] ws = scoringWork.get();
+    int slot = type == DataType.DOUBLE ? 1 : 0;
+    if (ws[slot] == null || ws[slot].type != type) ws[slot] = new ScoringWork(type, itemWidth());
+    ScoringWork w = ws[slot];
+    // The candidates' rows are gathered in Java straight into the chunk buffer (the training
+    // path's 4 pullRows + MVL + hstack made 6 native arrays per call): the same values, since a
+    // gather copies and the interaction's float product is exact in double before rounding.
+    long[][] ids = {cand.itemIds(), cand.shopIds(), cand.brandIds(), cand.categoryIds()};
+    EmbeddingTable[] tables = new EmbeddingTable[4];
+    HostView[] views = new HostView[4];
+    for (int k = 0; k < 4; k++) {
+      tables[k] = p.table(ITEM_TABLES[k]);
+      views[k] = HostView.of(tables[k].weights());
+    }
+    double[] fill = itemFeatures.fillValues(p);
+    double[] q = interaction == null ? null : HostView.toDoubles(user.interaction); // [G, E]
+    int e = cfg.itemEmbeddingWidth();
+    int width = itemWidth();
+    SharingBlock.Inference inf = block.inference(p, user.part, group, type);
+    double[][] z = new double[tasks.size()][s];
+    double[] host = w.host;
+    for (int from = 0; from < s; from += SharingBlock.INFERENCE_CHUNK) {
+      int rows = Math.min(SharingBlock.INFERENCE_CHUNK, s - from);
+      for (int r = 0; r < rows; r++) {
+        int o = r * width;
+        int off = o;
+        for (int k = 0; k < 4; k++) {
+          int dim = tables[k].dim();
+          views[k].read(tables[k].rowOf(ids[k][from + r]) * dim, host, off, dim);
+          off += dim;
+        }
+        if (q != null) { // the interaction (W u)[user] ⊙ embeddings, after the features
+          int io = o + e + fi;
+          int qo = group[from + r] * e;
+          for (int j = 0; j < e; j++) host[io + j] = host[o + j] * q[qo + j];
+        }
+      }
+      if (fi > 0) itemFeatures.inferInto(cand.features(), from, rows, fill, host, e, width);
+      w.itemView.write(0, host, 0, rows * width);
+      inf.run(w.item, 0, from, rows, z);
+    }
+    return predictions(z);
   }
 
   /** Scores many candidates of one encoded user (the model split's serving path). */
@@ -629,7 +707,9 @@ public final class MultiTaskModel {
   }
 
   static INDArray matrix(float[] v, int rows, int cols, DataType type) {
-    return Nd4j.create(v, new long[] {rows, cols}, 'c').castTo(type);
+    double[] d = new double[v.length];
+    for (int i = 0; i < v.length; i++) d[i] = v[i];
+    return HostView.fromDoubles(d, rows, cols, type); // one native array, no create + cast
   }
 
   static INDArray matrix(double[] v, int rows, int cols, DataType type) {

@@ -119,6 +119,41 @@ class MultiTaskModelTest {
     }
   }
 
+  /**
+   * Scoring runs in chunks of {@link io.perceive.model.sharing.SharingBlock#INFERENCE_CHUNK} rows
+   * through per-thread work arrays: across chunk boundaries it must equal the training forward, and
+   * a representation or score returned earlier must not change when the thread encodes and scores
+   * another batch (the work arrays are reused, nothing returned may point into them).
+   */
+  @Test
+  void chunkedScoringEqualsTrainingForwardAndKeepsEarlierResults() {
+    for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+      ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();
+      MultiTaskModel m = new MultiTaskModel(cfg);
+      ParameterSet p = m.initialise(type);
+      int samples = 2 * io.perceive.model.sharing.SharingBlock.INFERENCE_CHUNK + 88;
+      TrainingBatch b = ModelFixtures.randomBatch(cfg, 3, samples, 21, type);
+      MultiTaskModel.UserRepresentation u = m.encodeUser(p, b.users());
+      double[] vector = u.vector().castTo(DataType.DOUBLE).data().asDouble();
+      Predictions first = m.score(p, u, b.group(), b.candidates());
+      Predictions training = m.forwardBackward(p, b).predictions();
+      double tol = type == DataType.DOUBLE ? 1e-6 : 1e-5;
+      assertThat(first.size()).isEqualTo(samples);
+      for (int i = 0; i < samples; i++) {
+        assertThat(first.click()[i]).isCloseTo(training.click()[i], within(tol));
+        assertThat(first.conversion()[i]).isCloseTo(training.conversion()[i], within(tol));
+        assertThat(first.order()[i]).isCloseTo(training.order()[i], within(tol));
+      }
+      TrainingBatch other = ModelFixtures.randomBatch(cfg, 2, 300, 22, type);
+      MultiTaskModel.UserRepresentation v = m.encodeUser(p, other.users());
+      m.score(p, v, other.group(), other.candidates());
+      assertThat(u.vector().castTo(DataType.DOUBLE).data().asDouble()).containsExactly(vector);
+      Predictions again = m.score(p, u, b.group(), b.candidates());
+      assertThat(again.click()).containsExactly(first.click());
+      assertThat(again.order()).containsExactly(first.order());
+    }
+  }
+
   @Test
   void scoresManyCandidatesForOneUser() {
     ModelConfig cfg = ModelFixtures.small(SharingMode.MMOE).build();

@@ -89,7 +89,21 @@ public final class EmbeddingTable {
   /** The embeddings of {@code rows} as a new [rows.length, dim] array (one native gather). */
   public INDArray gather(int[] rowIdx) {
     if (rowIdx.length == 0) return Nd4j.zeros(weights.dataType(), 0, dim);
-    return Nd4j.pullRows(weights, 1, rowIdx);
+    // a bulk byte copy per row into one new array: ND4J's pullRows costs a native op and its
+    // shape/TAD bookkeeping per call, more than the copy itself at serving's row counts
+    INDArray out = Nd4j.createUninitialized(weights.dataType(), rowIdx.length, dim);
+    java.nio.ByteBuffer src = HostView.of(weights).bytes();
+    java.nio.ByteBuffer dst = HostView.of(out).bytes();
+    int rowBytes = dim * weights.dataType().width();
+    for (int i = 0; i < rowIdx.length; i++) {
+      int r = rowIdx[i];
+      if (r < 0 || r >= rows)
+        throw new IndexOutOfBoundsException(name + ": row " + r + " of " + rows);
+      dst.put(i * rowBytes, src, r * rowBytes, rowBytes);
+    }
+    java.lang.ref.Reference.reachabilityFence(weights);
+    java.lang.ref.Reference.reachabilityFence(out);
+    return out;
   }
 
   EmbeddingTable copy() {

@@ -64,6 +64,24 @@ public final class Gradients {
     acc.add(rows, HostView.toDoubles(dRows));
   }
 
+  /**
+   * Adds row gradients held in Java: gradient i (for {@code table.row(rows[i])}) is {@code
+   * values[(valueRows == null ? i : valueRows[i]) * stride + col ..]}, the table's width long. Lets
+   * a caller that read one wide gradient matrix once feed several tables from its column blocks,
+   * with no column view, copy or row gather per table. Repeated rows sum.
+   */
+  public void accumulate(
+      String table, int[] rows, double[] values, int[] valueRows, int stride, int col) {
+    RowAccumulator acc = sparse.get(table);
+    if (acc == null) throw new IllegalArgumentException("no embedding table named '" + table + "'");
+    if (col < 0 || col + acc.dim > stride)
+      throw new IllegalArgumentException(
+          table + ": columns " + col + ".." + (col + acc.dim) + " outside a row of " + stride);
+    if (valueRows != null && valueRows.length != rows.length)
+      throw new IllegalArgumentException(table + ": one value row per table row required");
+    acc.add(rows, values, valueRows, stride, col);
+  }
+
   /** The accumulated rows of a table (unique, ascending), in the parameters' data type. */
   public SparseRows sparse(String table) {
     RowAccumulator acc = sparse.get(table);
@@ -158,6 +176,16 @@ public final class Gradients {
       }
       keys = k;
       slotOf = v;
+    }
+
+    void add(int[] idx, double[] d, int[] valueRows, int stride, int col) {
+      for (int i = 0; i < idx.length; i++) {
+        int o = slot(idx[i]) * dim;
+        int src = (valueRows == null ? i : valueRows[i]) * stride + col;
+        if (src < 0 || src + dim > d.length)
+          throw new IllegalArgumentException("gradient row " + i + " outside the values");
+        for (int j = 0; j < dim; j++) pool[o + j] += d[src + j];
+      }
     }
 
     void add(int[] idx, double[] d) {

@@ -119,9 +119,21 @@ public final class HostView {
       return;
     }
     float[] t = scratch(n);
-    for (int i = 0; i < n; i++) t[i] = (float) src[off + i];
+    for (int i = 0; i < n; i++) t[i] = toFloat(src[off + i]);
     floats.put(from, t, 0, n);
     Reference.reachabilityFence(owner);
+  }
+
+  /**
+   * {@code v} rounded to float, with results below the smallest normal float flushed to 0. Why:
+   * every multiply-add on a subnormal operand takes a slow microcode path on x86 unless the CPU
+   * flushes them, which OpenBLAS does not ask for; an untrained MMoE's saturated gates made ~3 % of
+   * the mixtures subnormal and the towers' gemms 6× slower (docs/model-performance.md). The change
+   * is below 1.2e-38 in absolute value.
+   */
+  public static float toFloat(double v) {
+    float f = (float) v;
+    return Math.abs(f) < Float.MIN_NORMAL ? 0f : f;
   }
 
   /**
@@ -133,6 +145,61 @@ public final class HostView {
     double[] r = new double[Math.toIntExact(c.length())];
     new HostView(c).read(0, r, 0, r.length);
     return r;
+  }
+
+  /** y [B, N] += b [N] on every row, in place (c-order y). */
+  public static void addRowVector(INDArray y, INDArray b) {
+    addRowVector(y, b, false);
+  }
+
+  /**
+   * y [B, N] += b [N] on every row, then max(·, 0) when {@code relu}, in place, in one Java pass:
+   * bit-identical to ND4J's {@code addiRowVector} + relu (a float sum computed in double and
+   * rounded once is the float sum), without their two native op calls.
+   */
+  public static void addRowVector(INDArray y, INDArray b, boolean relu) {
+    addRowVector(y, toDoubles(b), relu);
+  }
+
+  /** The same with the bias given as Java values. */
+  public static void addRowVector(INDArray y, double[] bias, boolean relu) {
+    int n = Math.toIntExact(y.columns());
+    if (bias.length != n)
+      throw new IllegalArgumentException(
+          "bias has " + bias.length + " values for " + n + " columns");
+    HostView v = new HostView(y);
+    int rows = Math.toIntExact(y.rows());
+    double[] row = new double[n];
+    for (int r = 0; r < rows; r++) {
+      v.read(r * n, row, 0, n);
+      for (int j = 0; j < n; j++) {
+        double x = row[j] + bias[j];
+        row[j] = relu && x < 0 ? 0 : x;
+      }
+      v.write(r * n, row, 0, n);
+    }
+  }
+
+  /**
+   * [a, b, ...] side by side: a new c-order [B, Σ cols] array of {@code type} (one native array and
+   * Java row copies instead of ND4J's {@code hstack}, which costs a custom op per call).
+   */
+  public static INDArray hstack(DataType type, INDArray... parts) {
+    long rows = parts[0].rows();
+    int width = 0;
+    for (INDArray x : parts) {
+      if (x.rows() != rows) throw new IllegalArgumentException("hstack: row counts differ");
+      width += Math.toIntExact(x.columns());
+    }
+    double[] all = new double[Math.toIntExact(rows * width)];
+    int off = 0;
+    for (INDArray x : parts) {
+      int c = Math.toIntExact(x.columns());
+      double[] v = toDoubles(x);
+      for (int r = 0; r < rows; r++) System.arraycopy(v, r * c, all, r * width + off, c);
+      off += c;
+    }
+    return fromDoubles(all, rows, width, type);
   }
 
   /** A new c-order [rows, cols] array of {@code type} holding {@code v} (row-major). */

@@ -2,11 +2,11 @@ package io.perceive.model.layers;
 
 import io.perceive.model.core.EmbeddingTable;
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.ParameterSet;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
@@ -212,22 +212,32 @@ public final class BehaviourEmbedding {
     for (int i = 0; i < n; i++) if (mask == null || mask[from + i] != 0f) keep[kept++] = i;
     if (kept == 0) return;
     keep = java.util.Arrays.copyOf(keep, kept);
-    INDArray dEk = kept == n ? dE : Nd4j.pullRows(dE, 1, keep); // [kept, E]
-    INDArray dPk = kept == n ? dP : Nd4j.pullRows(dP, 1, keep); // [kept, P]
+    // dE and dP are read once each; every table takes its column block of the kept rows from the
+    // Java copy (was: 2 row gathers + 7 column views, each copied by ND4J, per minibatch)
+    int ew = (int) dE.columns(), pw = (int) dP.columns();
+    double[] de = HostView.toDoubles(dE); // [N', E]
+    double[] dp = HostView.toDoubles(dP); // [N', P]
+    int[] at = kept == n ? null : keep;
     int col = 0;
-    col = add(g, cfg.item(), pick(r.item, from, keep), dEk, col);
-    col = add(g, cfg.shop(), pick(r.shop, from, keep), dEk, col);
-    col = add(g, cfg.brand(), pick(r.brand, from, keep), dEk, col);
-    add(g, cfg.category(), pick(r.category, from, keep), dEk, col);
+    col = add(g, cfg.item(), pick(r.item, from, keep), de, at, ew, col);
+    col = add(g, cfg.shop(), pick(r.shop, from, keep), de, at, ew, col);
+    col = add(g, cfg.brand(), pick(r.brand, from, keep), de, at, ew, col);
+    add(g, cfg.category(), pick(r.category, from, keep), de, at, ew, col);
     col = 0;
-    col = add(g, cfg.behaviourType(), pick(r.type, from, keep), dPk, col);
-    col = add(g, cfg.scene(), pick(r.scene, from, keep), dPk, col);
-    add(g, cfg.timeGap(), pick(r.gap, from, keep), dPk, col);
+    col = add(g, cfg.behaviourType(), pick(r.type, from, keep), dp, at, pw, col);
+    col = add(g, cfg.scene(), pick(r.scene, from, keep), dp, at, pw, col);
+    add(g, cfg.timeGap(), pick(r.gap, from, keep), dp, at, pw, col);
   }
 
-  private static int add(Gradients g, SequenceConfig.TableSpec t, int[] rows, INDArray d, int col) {
-    g.accumulate(
-        t.name(), rows, d.get(NDArrayIndex.all(), NDArrayIndex.interval(col, col + t.dim())));
+  private static int add(
+      Gradients g,
+      SequenceConfig.TableSpec t,
+      int[] rows,
+      double[] d,
+      int[] valueRows,
+      int stride,
+      int col) {
+    g.accumulate(t.name(), rows, d, valueRows, stride, col);
     return col + t.dim();
   }
 

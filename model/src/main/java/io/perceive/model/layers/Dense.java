@@ -2,6 +2,7 @@ package io.perceive.model.layers;
 
 import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -76,8 +77,14 @@ public final class Dense {
   public INDArray forward(ParameterSet p, INDArray x, Cache cache) {
     INDArray y = Nd4j.createUninitialized(x.dataType(), x.rows(), out); // [B, out]
     Gemm.gemm(x, p.get(weightName()), y, false, false, 1.0, 0.0);
-    y.addiRowVector(p.get(biasName()));
-    act.applyInPlace(y);
+    if (act == Activation.IDENTITY || act == Activation.RELU) {
+      // bias + ReLU in one Java pass (bit-identical to ND4J's ops): the two ND4J calls cost more
+      // than the arithmetic at serving's row counts (docs/model-performance.md)
+      HostView.addRowVector(y, p.get(biasName()), act == Activation.RELU);
+    } else {
+      y.addiRowVector(p.get(biasName()));
+      act.applyInPlace(y);
+    }
     if (cache != null) {
       cache.x = x;
       cache.y = y;

@@ -175,7 +175,41 @@ public final class MissingValueLayer {
       cache.slope = slope;
       cache.rows = rows;
     }
-    return Nd4j.create(out, new long[] {rows, f}, 'c').castTo(x.dataType());
+    return HostView.fromDoubles(out, rows, f, x.dataType());
+  }
+
+  /** The learned fill values [F] as doubles (read once per inference call). */
+  public double[] fillValues(ParameterSet p) {
+    return features.isEmpty() ? new double[0] : HostView.toDoubles(p.get(fillName()));
+  }
+
+  /**
+   * The inference forward of rows [fromRow, fromRow + rows) of raw [*, F] (row-major, NaN =
+   * missing) straight into dst (row r at {@code dstOff + r * dstStride}): the same values as {@link
+   * #forward} without native arrays (the scoring path fills its input buffer in Java).
+   */
+  public void inferInto(
+      float[] raw, int fromRow, int rows, double[] fill, double[] dst, int dstOff, int dstStride) {
+    int f = features.size();
+    for (int r = 0; r < rows; r++) {
+      int in = (fromRow + r) * f;
+      int out = dstOff + r * dstStride;
+      for (int j = 0; j < f; j++) {
+        double v = raw[in + j];
+        if (Double.isNaN(v)) {
+          dst[out + j] = fill[j];
+        } else {
+          if (Double.isInfinite(v))
+            throw new IllegalArgumentException(
+                name
+                    + ": feature "
+                    + features.get(j).name()
+                    + " is infinite in row "
+                    + (fromRow + r));
+          dst[out + j] = features.get(j).normalise(v);
+        }
+      }
+    }
   }
 
   /** dy [B, F] → dx [B, F] (0 where missing); adds dL/dfill (sum over missing entries) into g. */

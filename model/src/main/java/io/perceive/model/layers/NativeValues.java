@@ -1,5 +1,6 @@
 package io.perceive.model.layers;
 
+import io.perceive.model.core.HostView;
 import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -148,7 +149,7 @@ abstract sealed class NativeValues {
     @Override
     void write(int from, double[] src, int off, int n) {
       float[] t = tmp(n);
-      for (int i = 0; i < n; i++) t[i] = (float) src[off + i];
+      for (int i = 0; i < n; i++) t[i] = HostView.toFloat(src[off + i]); // no subnormals
       b.put(base + from, t, 0, n);
       Reference.reachabilityFence(owner);
     }

@@ -2,6 +2,7 @@ package io.perceive.model.layers;
 
 import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -68,6 +69,7 @@ public final class PropertyGatedLstm {
     INDArray dStatePrev; // [G, H]
     INDArray dItem; // [K*G, E]
     INDArray dProperty; // [K*G, P]
+    INDArray stepInputs; // [K*G, E+H+P] backward: [e_t, h_{t-1}, p_t] of the last K steps
     final Scratch scratch = new Scratch();
     final boolean detached;
     boolean javaGates; // the gates hold raw z: no backward
@@ -181,6 +183,23 @@ public final class PropertyGatedLstm {
             cache != null ? cache : new Cache(false),
             cache == null)
         .hidden;
+  }
+
+  /**
+   * The scoring forward (gates in Java, as {@link #forward} without a cache) into {@code work}, a
+   * cache kept by the caller only for its arrays: the returned hidden states [T, G, H] belong to it
+   * and are overwritten by the next call with the same cache. No backward from it.
+   */
+  INDArray forwardInference(
+      ParameterSet p,
+      INDArray item,
+      INDArray property,
+      float[] mask,
+      int groups,
+      INDArray h0,
+      INDArray c0,
+      Cache work) {
+    return run(p, item, property, mask, groups, h0, c0, work, true).hidden;
   }
 
   /**
@@ -461,33 +480,14 @@ public final class PropertyGatedLstm {
         System.arraycopy(prev, u * h, dh, u * h, h);
       }
     }
-    // Parameter gradients over all K steps at once: dW_x += X_k^T dZ for x = e, h_{t-1}, p.
+    // Parameter gradients over all K steps at once: dW += [E_k, H_prev, P_k]^T dZ in ONE gemm over
+    // the steps' inputs side by side (copied once, [K*G, E+H+P]): three gemms of 64, 128 and 16
+    // rows ran at 18-67 GFLOP/s, the single 208-row one at ~85 (docs/model-performance.md).
     INDArray gw = grads.get(weightName());
     long kg = (long) k * g;
-    Gemm.gemm(
-        NativeValues.block(c.item, (long) first * g * e, kg, e),
-        dZa,
-        gw.get(NDArrayIndex.interval(0, e), NDArrayIndex.all()),
-        true,
-        false,
-        1.0,
-        1.0);
-    Gemm.gemm(
-        NativeValues.block(c.states, (long) first * g * h, kg, h),
-        dZa,
-        gw.get(NDArrayIndex.interval(e, e + h), NDArrayIndex.all()),
-        true,
-        false,
-        1.0,
-        1.0);
-    Gemm.gemm(
-        NativeValues.block(c.property, (long) first * g * pw, kg, pw),
-        dZa,
-        gw.get(NDArrayIndex.interval(e + h, d), NDArrayIndex.all()),
-        true,
-        false,
-        1.0,
-        1.0);
+    c.stepInputs = reuse(c.stepInputs, c.detached, type, kg, d);
+    stepInputs(c, first, k);
+    Gemm.gemm(c.stepInputs, dZa, gw, true, false, 1.0, 1.0); // [D, 4H]
     propertyToCellBlock(gw).assign(0); // structural zero: p does not feed g
     NativeValues gb = NativeValues.of(grads.get(biasName()));
     for (int j = 0; j < n4; j++) gb.set(j, gb.get(j) + db[j]);
@@ -502,6 +502,28 @@ public final class PropertyGatedLstm {
       NativeValues.of(dC0).write(0, dc, 0, g * h);
     }
     return new Grad(c.dItem, c.dProperty, first, dH0, dC0);
+  }
+
+  /**
+   * Fills {@code c.stepInputs} [K*G, E+H+P] with [e_t, h_{t-1}, p_t] of steps first .. first+K-1
+   * (row-wise byte copies of the cache's item, states and property arrays).
+   */
+  private void stepInputs(Cache c, int first, int k) {
+    int g = c.groups, e = itemWidth, h = hidden, pw = propertyWidth, d = inputWidth;
+    int bytes = c.stepInputs.dataType().width();
+    java.nio.ByteBuffer out = HostView.of(c.stepInputs).bytes();
+    java.nio.ByteBuffer item = HostView.of(c.item).bytes();
+    java.nio.ByteBuffer states = HostView.of(c.states).bytes();
+    java.nio.ByteBuffer prop = HostView.of(c.property).bytes();
+    long rows = (long) k * g;
+    for (int r = 0; r < rows; r++) {
+      int src = first * g + r; // step-major row of the window
+      int o = r * d * bytes;
+      out.put(o, item, src * e * bytes, e * bytes);
+      out.put(o + e * bytes, states, src * h * bytes, h * bytes); // h_{t-1}: states row t*G+u
+      out.put(o + (e + h) * bytes, prop, src * pw * bytes, pw * bytes);
+    }
+    java.lang.ref.Reference.reachabilityFence(c);
   }
 
   private void requireState(INDArray s, long rows, String name) {

@@ -2,6 +2,7 @@ package io.perceive.model.layers;
 
 import io.perceive.model.core.Gemm;
 import io.perceive.model.core.Gradients;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -94,7 +95,7 @@ public final class SplitDense {
     if (!split()) throw new IllegalStateException(name + " has no user input");
     INDArray z = Nd4j.createUninitialized(u.dataType(), u.rows(), out); // [G, out]
     Gemm.gemm(u, p.get(userWeightName()), z, false, false, 1.0, 0.0);
-    z.addiRowVector(p.get(biasName()));
+    HostView.addRowVector(z, p.get(biasName())); // one Java pass, not an ND4J broadcast op
     return z;
   }
 

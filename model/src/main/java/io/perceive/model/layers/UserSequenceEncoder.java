@@ -76,6 +76,8 @@ public final class UserSequenceEncoder {
     attention.register(b);
   }
 
+  private final ThreadLocal<Cache> inferenceWork = ThreadLocal.withInitial(Cache::new);
+
   /** in (G windows of T steps) + query [G, Q] → attention output [G, H]. */
   public INDArray forward(ParameterSet p, SequenceInput in, INDArray query, Cache c) {
     checkTables(p);
@@ -89,16 +91,21 @@ public final class UserSequenceEncoder {
       for (int u = 0; u < g; u++) stepMask[s * g + u] = in.mask()[u * t + s];
     BehaviourEmbedding.Rows rows = embedding.rowsOf(p, in); // step-major
     boolean keep = cache != null;
-    INDArray e =
-        embedding.itemEmbedding(p, rows, keep ? cache.itemEmbedding : null, keep); // [T*G, E]
-    INDArray pr =
-        embedding.propertyEmbedding(
-            p, rows, keep ? cache.propertyEmbedding : null, keep); // [T*G, P]
+    // Without a cache (scoring) the work arrays come from this thread's inference cache: the same
+    // shapes every request, so no native allocation per call (they were a fifth of encodeUser's
+    // time, docs/model-performance.md). Only the returned attention output is a new array.
+    Cache work = keep ? cache : inferenceWork.get();
+    INDArray e = embedding.itemEmbedding(p, rows, work.itemEmbedding, true); // [T*G, E]
+    INDArray pr = embedding.propertyEmbedding(p, rows, work.propertyEmbedding, true); // [T*G, P]
     INDArray hidden =
-        lstm.forward(
-            p, e, pr, stepMask, g, in.h0(), in.c0(), keep ? cache.lstm : null); // [T, G, H]
-    INDArray out =
-        attention.forward(p, hidden, stepMask, query, keep ? cache.attention : null); // [G, H]
+        keep
+            ? lstm.forward(p, e, pr, stepMask, g, in.h0(), in.c0(), cache.lstm) // [T, G, H]
+            : lstm.forwardInference(p, e, pr, stepMask, g, in.h0(), in.c0(), work.lstm);
+    INDArray out = attention.forward(p, hidden, stepMask, query, work.attention); // [G, H]
+    if (!keep) {
+      work.itemEmbedding = e;
+      work.propertyEmbedding = pr;
+    }
     if (keep) {
       cache.input = in;
       cache.stepMask = stepMask;

@@ -10,6 +10,7 @@ import io.perceive.model.layers.SplitDense;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -32,9 +33,11 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class SharingBlock {
 
-  /** The per-user half of every first layer, computed once per user. */
-  public record UserPart(
-      INDArray user, INDArray[] halves) {} // user [G, userWidth]; halves[l] [G, out_l]
+  /**
+   * The per-user half of every first layer, computed once per user: user [G, userWidth]; halves [G,
+   * N] = u W_user + b of every first layer side by side (bottom | experts then gates).
+   */
+  public record UserPart(INDArray user, INDArray halves) {}
 
   /** Per-task tower outputs [B, 1] (task order of the config) and mean gate weights per gate. */
   public record Output(INDArray[] taskOutputs, double[][] gateMeans) {
@@ -144,8 +147,37 @@ public final class SharingBlock {
     if (u.columns() != cfg.userWidth())
       throw new IllegalArgumentException(
           "user input has " + u.columns() + " columns, expected " + cfg.userWidth());
-    INDArray[] halves = new INDArray[first.size()];
-    for (int l = 0; l < first.size(); l++) halves[l] = first.get(l).userHalf(p, u);
+    // every layer's half into its column block of one [G, N] array, biases in one Java pass: one
+    // native array per user instead of a gemm output + an ND4J broadcast per layer
+    DataType type = u.dataType();
+    INDArray x = cContiguous(u);
+    int g = (int) x.rows(), width = firstWidth(), in = cfg.userWidth();
+    INDArray halves = Nd4j.createUninitialized(type, g, width); // [G, N]
+    double[] bias = new double[width];
+    int off = 0;
+    for (SplitDense layer : first) {
+      int out = layer.out();
+      Gemm.gemm(
+          g,
+          out,
+          in,
+          x,
+          0,
+          in,
+          false,
+          p.get(layer.userWeightName()),
+          0,
+          out,
+          false,
+          halves,
+          off,
+          width,
+          1.0,
+          0.0);
+      HostView.of(p.get(layer.biasName())).read(0, bias, off, out);
+      off += out;
+    }
+    HostView.addRowVector(halves, bias, false);
     return new UserPart(u, halves);
   }
 
@@ -211,107 +243,283 @@ public final class SharingBlock {
     return afterFirstLayers(p, user, group, rows, type, fc, firstValues, cache);
   }
 
+  /** {@code a} when it is a c-contiguous matrix, else a c-order copy (gemm blocks need one). */
+  private static INDArray cContiguous(INDArray a) {
+    return a.ordering() == 'c'
+            && (a.columns() <= 1 || a.stride(1) == 1)
+            && (a.rows() <= 1 || a.stride(0) == a.columns())
+        ? a
+        : a.dup('c');
+  }
+
   /** What every row of the first layers' output adds: its user's halves [G, N] or the biases. */
   private double[] rowAddend(ParameterSet p, UserPart user, int width) {
-    double[] add = new double[(user == null ? 1 : (int) user.user().rows()) * width];
+    if (user != null) return HostView.toDoubles(user.halves()); // [G, N], same layout
+    double[] add = new double[width];
     int off = 0;
-    for (int l = 0; l < first.size(); l++) {
-      int out = first.get(l).out();
-      double[] a =
-          HostView.toDoubles(user == null ? p.get(first.get(l).biasName()) : user.halves()[l]);
-      for (int gi = 0; gi < a.length / out; gi++)
-        System.arraycopy(a, gi * out, add, gi * width + off, out);
-      off += out;
+    for (SplitDense layer : first) {
+      HostView.of(p.get(layer.biasName())).read(0, add, off, layer.out());
+      off += layer.out();
     }
     return add;
   }
 
   /**
-   * The inference forward (no cache): the same arithmetic as the training forward, but streamed row
-   * by row through small reused buffers. Why: at 1,000+ candidates the training path's whole- batch
-   * Java temporaries (several MB per layer) made scoring memory-bound on this machine (a fresh 2 MB
-   * array copy measured ~1–2 ms); here each candidate's first-layer row is read once, its gates,
-   * softmax and mixtures are computed while it is in cache, and the mixtures are written straight
-   * into the towers' gemm inputs. Equality with the training forward is tested
-   * (MultiTaskModelTest.splitScoresEqualUnsplitForward).
+   * Rows per inference chunk. Why chunks: the inference path's native work arrays then have fixed
+   * shapes and are kept per thread (allocating [1,000, 524] + 3 × [1,000, 128] native arrays per
+   * call was a quarter of {@code score}'s time, docs/model-performance.md), and a chunk's
+   * first-layer output (256 × 524 floats, 0.5 MB) stays in cache while the row pass reads it.
    */
+  public static final int INFERENCE_CHUNK = 256;
+
+  /** One thread's native work arrays for {@link Inference} (fixed shapes, reused call to call). */
+  private static final class InferenceWork {
+    final DataType type;
+    final INDArray z; // [CHUNK, firstWidth]
+    final INDArray[] mixtures; // [CHUNK, mixWidth] each
+    final INDArray towerHidden; // [CHUNK, towerHidden] or null
+    final HostView zView;
+    final HostView[] mixViews;
+    final HostView towerView;
+
+    InferenceWork(DataType type, int width, int mixCount, int mixWidth, int towerWidth) {
+      this.type = type;
+      try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        z = Nd4j.createUninitialized(type, INFERENCE_CHUNK, width);
+        mixtures = new INDArray[mixCount];
+        mixViews = new HostView[mixCount];
+        for (int j = 0; j < mixCount; j++) {
+          mixtures[j] = Nd4j.createUninitialized(type, INFERENCE_CHUNK, mixWidth);
+          mixViews[j] = HostView.of(mixtures[j]);
+        }
+        towerHidden =
+            towerWidth > 0 ? Nd4j.createUninitialized(type, INFERENCE_CHUNK, towerWidth) : null;
+      }
+      zView = HostView.of(z);
+      towerView = towerHidden == null ? null : HostView.of(towerHidden);
+    }
+  }
+
+  private final ThreadLocal<InferenceWork[]> inferenceWork =
+      ThreadLocal.withInitial(() -> new InferenceWork[2]); // [0] FLOAT, [1] DOUBLE
+
+  private InferenceWork inferenceWork(DataType type) {
+    InferenceWork[] w = inferenceWork.get();
+    int slot = type == DataType.DOUBLE ? 1 : 0;
+    if (w[slot] == null || w[slot].type != type)
+      w[slot] =
+          new InferenceWork(
+              type,
+              firstWidth(),
+              Math.max(gateCount, 1),
+              mixWidth(),
+              towerHidden[0] != null ? cfg.towerHidden() : 0);
+    return w[slot];
+  }
+
+  private int mixWidth() {
+    return gateCount == 0 ? first.get(0).out() : cfg.expertHidden();
+  }
+
+  /**
+   * The inference forward of one set of parameters and users, run chunk by chunk ({@link
+   * #INFERENCE_CHUNK} rows at most per {@link #run}): the same arithmetic as the training forward,
+   * but streamed row by row through the calling thread's reused buffers — one bulk read of a
+   * candidate's first-layer row, ReLU, per-gate softmax, the mixtures (eq. 5) written straight into
+   * the towers' gemm inputs, one gemm per tower hidden layer and the one-unit output layer as a
+   * Java dot product. Equality with the training forward is tested
+   * (MultiTaskModelTest.splitScoresEqualUnsplitForward). Not thread-safe: one per call and thread.
+   */
+  public final class Inference {
+    private final ParameterSet p;
+    private final UserPart user;
+    private final int[] group;
+    private final InferenceWork w;
+    private final int width;
+    private final double[] add; // [G or 1, width]: users' first-layer halves or the biases
+    private final double[][] towerOutW; // [task][inWidth]
+    private final double[] towerOutB;
+    private final double[][] towerHiddenB; // [task][towerHidden] or null
+    private final double[][] gateSums; // [gate][expert] or null
+    private final double[] row;
+    private final double[] mix;
+    private final double[] x;
+    private int rowsSeen;
+
+    private Inference(ParameterSet p, UserPart user, int[] group, DataType type) {
+      this.p = p;
+      this.user = user;
+      this.group = group;
+      this.w = inferenceWork(type);
+      this.width = firstWidth();
+      this.add = rowAddend(p, user, width);
+      int n = cfg.tasks().size();
+      towerOutW = new double[n][];
+      towerOutB = new double[n];
+      towerHiddenB = new double[n][];
+      for (int t = 0; t < n; t++) {
+        towerOutW[t] = HostView.toDoubles(p.get(towerOut[t].weightName()));
+        towerOutB[t] = HostView.toDoubles(p.get(towerOut[t].biasName()))[0];
+        if (towerHidden[t] != null)
+          towerHiddenB[t] = HostView.toDoubles(p.get(towerHidden[t].biasName()));
+      }
+      gateSums = gateCount == 0 ? null : new double[gateCount][expertCount];
+      row = new double[width];
+      mix = new double[mixWidth()];
+      x = new double[Math.max(mixWidth(), cfg.towerHidden())];
+    }
+
+    /**
+     * Rows [from, from + rows) of the candidates: their item inputs are rows [itemRow, itemRow +
+     * rows) of {@code item} (c-order [*, itemWidth]); their group is {@code group[from + r]}; the
+     * task outputs go to {@code out[t][from + r]}. At most {@link #INFERENCE_CHUNK} rows.
+     */
+    public void run(INDArray item, int itemRow, int from, int rows, double[][] out) {
+      if (rows > INFERENCE_CHUNK)
+        throw new IllegalArgumentException(rows + " rows > chunk of " + INFERENCE_CHUNK);
+      if (rows <= 0) return;
+      int itemWidth = cfg.itemWidth();
+      // every first layer's item half, each into its column block of z (no side-by-side weight
+      // copy per call, nothing to invalidate when the parameters change)
+      int off = 0;
+      for (SplitDense layer : first) {
+        INDArray wl = p.get(layer.itemWeightName()); // [itemWidth, out]
+        Gemm.gemm(
+            rows,
+            layer.out(),
+            itemWidth,
+            item,
+            (long) itemRow * itemWidth,
+            itemWidth,
+            false,
+            wl,
+            0,
+            layer.out(),
+            false,
+            w.z,
+            off,
+            width,
+            1.0,
+            0.0);
+        off += layer.out();
+      }
+      int e = expertCount;
+      int mixWidth = mixWidth();
+      int gateOff = e * mixWidth; // experts come first, then the gates' logits
+      for (int r = 0; r < rows; r++) {
+        w.zView.read(r * width, row, 0, width);
+        int ao = (user == null ? 0 : group[from + r]) * width;
+        for (int i = 0; i < width; i++) row[i] += add[ao + i];
+        if (gateCount == 0) {
+          for (int i = 0; i < mixWidth; i++) row[i] = Math.max(row[i], 0); // bottom ReLU
+          w.mixViews[0].write(r * mixWidth, row, 0, mixWidth);
+          continue;
+        }
+        for (int i = 0; i < gateOff; i++) row[i] = Math.max(row[i], 0); // expert ReLU
+        for (int j = 0; j < gateCount; j++) {
+          int go = gateOff + j * e;
+          softmaxRow(row, go, e);
+          java.util.Arrays.fill(mix, 0);
+          double[] sums = gateSums[j];
+          for (int k = 0; k < e; k++) { // f_j = Σ_k g_j[k] e_k  (eq. 5)
+            double gk = row[go + k];
+            sums[k] += gk;
+            int eo = k * mixWidth;
+            for (int h = 0; h < mixWidth; h++) mix[h] += gk * row[eo + h];
+          }
+          w.mixViews[j].write(r * mixWidth, mix, 0, mixWidth);
+        }
+      }
+      rowsSeen += rows;
+      for (int t = 0; t < cfg.tasks().size(); t++) {
+        INDArray in = w.mixtures[mixtureOf(t)];
+        HostView iv = w.mixViews[mixtureOf(t)];
+        int inWidth = mixWidth;
+        double[] hb = towerHiddenB[t];
+        boolean hRelu = false;
+        Activation hAct = null;
+        if (towerHidden[t] != null) {
+          Dense d = towerHidden[t];
+          Gemm.gemm(
+              rows,
+              d.out(),
+              inWidth,
+              in,
+              0,
+              inWidth,
+              false,
+              p.get(d.weightName()),
+              0,
+              d.out(),
+              false,
+              w.towerHidden,
+              0,
+              d.out(),
+              1.0,
+              0.0); // [rows, towerHidden]
+          iv = w.towerView;
+          inWidth = d.out();
+          hAct = d.activation();
+          hRelu = hAct == Activation.RELU;
+        }
+        double[] wt = towerOutW[t];
+        double b = towerOutB[t];
+        Activation act = towerOut[t].activation();
+        double[] o = out[t];
+        for (int r = 0; r < rows; r++) {
+          iv.read(r * inWidth, x, 0, inWidth);
+          double sum = b;
+          if (hAct == null) {
+            for (int j = 0; j < inWidth; j++) sum += x[j] * wt[j];
+          } else if (hRelu) {
+            for (int j = 0; j < inWidth; j++) sum += Math.max(x[j] + hb[j], 0) * wt[j];
+          } else {
+            for (int j = 0; j < inWidth; j++) sum += hAct.apply(x[j] + hb[j]) * wt[j];
+          }
+          o[from + r] = act.apply(sum);
+        }
+      }
+    }
+
+    /** Mean gate weight per expert of every gate over the rows run so far (null: no gates). */
+    public double[][] gateMeans() {
+      if (gateSums == null) return null;
+      if (rowsSeen == 0) return new double[gateSums.length][expertCount];
+      double[][] m = new double[gateSums.length][];
+      for (int j = 0; j < m.length; j++) {
+        m[j] = gateSums[j].clone();
+        for (int k = 0; k < m[j].length; k++) m[j][k] /= rowsSeen;
+      }
+      return m;
+    }
+  }
+
+  /**
+   * Starts an inference pass over candidates of the users in {@code user} (null for a block without
+   * user input); {@code group} [S] says whose candidate each row is (checked by the caller).
+   */
+  public Inference inference(ParameterSet p, UserPart user, int[] group, DataType type) {
+    if (cfg.userWidth() > 0 && (user == null || group == null))
+      throw new IllegalArgumentException("a split block needs the user part and sample groups");
+    return new Inference(p, user, group, type);
+  }
+
+  /** The inference forward (no cache) of a whole item array, chunk by chunk. */
   private Output infer(ParameterSet p, UserPart user, int[] group, INDArray item) {
     DataType type = item.dataType();
     int rows = (int) item.rows();
-    int width = firstWidth();
-    INDArray z = Nd4j.createUninitialized(type, rows, width); // [S, N]
-    Gemm.gemm(item, itemWeights(p), z, false, false, 1.0, 0.0);
-    HostView zv = HostView.of(z);
-    double[] add = rowAddend(p, user, width);
-    int e = expertCount;
-    int mixWidth = gateCount == 0 ? first.get(0).out() : cfg.expertHidden();
-    int mixCount = Math.max(gateCount, 1);
-    INDArray[] mixtures = new INDArray[mixCount];
-    HostView[] mixViews = new HostView[mixCount];
-    for (int j = 0; j < mixCount; j++) {
-      mixtures[j] = Nd4j.createUninitialized(type, rows, mixWidth);
-      mixViews[j] = HostView.of(mixtures[j]);
-    }
-    double[][] gateMeans = gateCount == 0 ? null : new double[gateCount][e];
-    double[] row = new double[width];
-    double[] mix = new double[mixWidth];
-    int gateOff = e * mixWidth; // experts come first, then the gates' logits
-    for (int r = 0; r < rows; r++) {
-      zv.read(r * width, row, 0, width);
-      int ao = (user == null ? 0 : group[r]) * width;
-      for (int i = 0; i < width; i++) row[i] += add[ao + i];
-      if (gateCount == 0) {
-        for (int i = 0; i < mixWidth; i++) row[i] = Math.max(row[i], 0); // bottom ReLU
-        mixViews[0].write(r * mixWidth, row, 0, mixWidth);
-        continue;
-      }
-      for (int i = 0; i < gateOff; i++) row[i] = Math.max(row[i], 0); // expert ReLU
-      for (int j = 0; j < gateCount; j++) {
-        int go = gateOff + j * e;
-        softmaxRow(row, go, e);
-        java.util.Arrays.fill(mix, 0);
-        for (int k = 0; k < e; k++) { // f_j = Σ_k g_j[k] e_k  (eq. 5)
-          double gk = row[go + k];
-          gateMeans[j][k] += gk / rows;
-          int eo = k * mixWidth;
-          for (int h = 0; h < mixWidth; h++) mix[h] += gk * row[eo + h];
-        }
-        mixViews[j].write(r * mixWidth, mix, 0, mixWidth);
-      }
-    }
+    INDArray in =
+        item.ordering() == 'c' && item.stride(1) == 1 && item.stride(0) == item.columns()
+            ? item
+            : item.dup('c');
+    Inference inf = inference(p, user, group, type);
     int n = cfg.tasks().size();
+    double[][] out = new double[n][rows];
+    for (int from = 0; from < rows; from += INFERENCE_CHUNK)
+      inf.run(in, from, from, Math.min(INFERENCE_CHUNK, rows - from), out);
     INDArray[] outs = new INDArray[n];
-    for (int t = 0; t < n; t++) {
-      INDArray in = mixtures[mixtureOf(t)];
-      int inWidth = mixWidth;
-      double[] hb = null;
-      Activation hAct = null;
-      if (towerHidden[t] != null) {
-        Dense d = towerHidden[t];
-        INDArray y = Nd4j.createUninitialized(type, rows, d.out()); // [S, towerHidden]
-        Gemm.gemm(in, p.get(d.weightName()), y, false, false, 1.0, 0.0);
-        in = y;
-        inWidth = d.out();
-        hb = HostView.toDoubles(p.get(d.biasName()));
-        hAct = d.activation();
-      }
-      Dense d = towerOut[t];
-      double[] w = HostView.toDoubles(p.get(d.weightName())); // [inWidth, 1]
-      double b = HostView.toDoubles(p.get(d.biasName()))[0];
-      Activation act = d.activation();
-      HostView iv = HostView.of(in);
-      double[] x = new double[inWidth];
-      double[] out = new double[rows];
-      for (int r = 0; r < rows; r++) {
-        iv.read(r * inWidth, x, 0, inWidth);
-        double sum = b;
-        for (int j = 0; j < inWidth; j++)
-          sum += (hAct == null ? x[j] : hAct.apply(x[j] + hb[j])) * w[j];
-        out[r] = act.apply(sum);
-      }
-      outs[t] = HostView.fromDoubles(out, rows, 1, type); // [S, 1]
-    }
-    return new Output(outs, gateMeans);
+    for (int t = 0; t < n; t++) outs[t] = HostView.fromDoubles(out[t], rows, 1, type); // [S, 1]
+    return new Output(outs, inf.gateMeans());
   }
 
   /** Softmax of z[off, off + n) in place, shifted by the max. */

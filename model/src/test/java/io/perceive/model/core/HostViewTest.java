@@ -25,6 +25,39 @@ class HostViewTest {
     }
   }
 
+  /** FLOAT writes flush subnormal results to 0 (x86 slow path in BLAS); DOUBLE keeps them. */
+  @Test
+  void floatWritesFlushSubnormalsOnly() {
+    double[] v = {1e-40, -3e-39, 2e-38, -1e-30, Float.MIN_NORMAL, 0.5, Double.NaN};
+    double[] f = HostView.toDoubles(HostView.fromDoubles(v, 1, v.length, DataType.FLOAT));
+    assertThat(f[0]).isZero();
+    assertThat(f[1]).isZero();
+    assertThat(f[2]).isEqualTo((double) (float) 2e-38);
+    assertThat(f[3]).isEqualTo((double) (float) -1e-30);
+    assertThat(f[4]).isEqualTo(Float.MIN_NORMAL);
+    assertThat(f[5]).isEqualTo(0.5);
+    assertThat(f[6]).isNaN();
+    double[] d = HostView.toDoubles(HostView.fromDoubles(v, 1, v.length, DataType.DOUBLE));
+    assertThat(d[0]).isEqualTo(1e-40);
+    assertThat(d[1]).isEqualTo(-3e-39);
+  }
+
+  /** Java bias + ReLU pass and row-copy hstack give ND4J's values. */
+  @Test
+  void addRowVectorAndHstackMatchNd4j() {
+    INDArray y = Nd4j.rand(DataType.FLOAT, 5, 3).subi(0.5);
+    INDArray b = Nd4j.rand(DataType.FLOAT, 3).subi(0.5);
+    INDArray ref = org.nd4j.linalg.ops.transforms.Transforms.relu(y.addRowVector(b), true);
+    INDArray mine = y.dup();
+    HostView.addRowVector(mine, b, true);
+    assertThat(HostView.toDoubles(mine)).containsExactly(HostView.toDoubles(ref));
+    INDArray a = Nd4j.rand(DataType.FLOAT, 5, 2);
+    assertThat(HostView.toDoubles(HostView.hstack(DataType.FLOAT, a, y)))
+        .containsExactly(HostView.toDoubles(Nd4j.hstack(a, y)));
+    assertThatThrownBy(() -> HostView.addRowVector(mine, Nd4j.zeros(DataType.FLOAT, 4), false))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
   @Test
   void toDoublesOfAStridedViewFollowsCOrder() {
     INDArray m = Nd4j.arange(12).castTo(DataType.FLOAT).reshape('c', 3, 4);
