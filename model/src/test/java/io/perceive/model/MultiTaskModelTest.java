@@ -43,7 +43,15 @@ class MultiTaskModelTest {
             .set(ModelConfig.MISSING_VALUE_LAYER, false)
             .build();
     checkGradients(cfg, 24);
-    ParameterSet p = new MultiTaskModel(cfg).initialise(DataType.DOUBLE);
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet p = m.initialise(DataType.DOUBLE);
+    // the serving path (encodeUser + chunked score) agrees with the training forward without it
+    TrainingBatch batch = ModelFixtures.randomBatch(cfg, 3, 7, 25, DataType.DOUBLE);
+    double[] trained = m.predict(p, batch).click();
+    double[] served =
+        m.score(p, m.encodeUser(p, batch.users()), batch.group(), batch.candidates()).click();
+    for (int i = 0; i < trained.length; i++)
+      assertThat(served[i]).isCloseTo(trained[i], org.assertj.core.data.Offset.offset(1e-9));
     assertThat(p.denseSpecs().keySet()).noneMatch(n -> n.endsWith("/fill"));
     ParameterSet on =
         new MultiTaskModel(ModelFixtures.small(SharingMode.SHARED_BOTTOM).build())

@@ -180,6 +180,7 @@ public final class MissingValueLayer {
 
   /** The learned fill values [F] as doubles (read once per inference call). */
   public double[] fillValues(ParameterSet p) {
+    if (!learned) return new double[features.size()]; // the ablation: missing = 0
     return features.isEmpty() ? new double[0] : HostView.toDoubles(p.get(fillName()));
   }
 
