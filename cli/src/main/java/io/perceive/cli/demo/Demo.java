@@ -138,6 +138,7 @@ public final class Demo {
       if (!o.quiet) log.println();
       Map<String, Long> counts = new LinkedHashMap<>();
       result.getAllAccumulatorResults().entrySet().stream()
+          .filter(e -> e.getValue() instanceof Number) // the job also returns histograms
           .sorted(Map.Entry.comparingByKey())
           .forEach(e -> counts.put(e.getKey(), ((Number) e.getValue()).longValue()));
       long events =
