@@ -185,22 +185,22 @@ public final class ParameterDelta {
       int[] idx = new int[16];
       double[] v = new double[16 * dim];
       int count = 0;
-      double[] ra = new double[dim];
-      double[] rb = new double[dim];
       int r = only == null ? 0 : only.nextSetBit(0);
       while (r >= 0 && r < tb.rows()) {
-        va.read(r * dim, ra, 0, dim); // one bulk read per row, widened to double as get() does
-        vb.read(r * dim, rb, 0, dim);
+        // element by element: at a row's few values a bulk read of the native buffer costs more
         boolean diff = ta.lastUpdate()[r] != tb.lastUpdate()[r];
         for (int j = 0; j < dim && !diff; j++)
-          diff = Double.doubleToRawLongBits(ra[j]) != Double.doubleToRawLongBits(rb[j]);
+          diff =
+              Double.doubleToRawLongBits(va.get(r * dim + j))
+                  != Double.doubleToRawLongBits(vb.get(r * dim + j));
         if (diff) {
           if (count == idx.length) {
             idx = Arrays.copyOf(idx, 2 * count);
             v = Arrays.copyOf(v, 2 * count * dim);
           }
           idx[count] = r;
-          for (int j = 0; j < dim; j++) v[count * dim + j] = rb[j] - ra[j];
+          for (int j = 0; j < dim; j++)
+            v[count * dim + j] = vb.get(r * dim + j) - va.get(r * dim + j);
           count++;
         }
         r = only == null ? r + 1 : only.nextSetBit(r + 1);
