@@ -49,7 +49,8 @@ public final class EmbeddingTable {
     this.initStd = o.initStd;
     this.weights = weights;
     this.lastUpdate = o.lastUpdate.clone();
-    this.written = (BitSet) o.written.clone();
+    this.written = new BitSet(rows);
+    this.written.set(0, rows); // a copy is new to any consumer, as a new table is
   }
 
   void initialise(Random rnd) {
