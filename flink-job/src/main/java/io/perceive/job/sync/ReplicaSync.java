@@ -65,6 +65,7 @@ public final class ReplicaSync {
   private static final int CURRENT_VERSION = 1;
 
   private final boolean trackRows; // false: full diffs and copies (the reference)
+  private final ParameterSet replica; // the one replica whose written rows this sync drains
   private final String runId;
   private final int subtask;
   private final int parallelism;
@@ -82,7 +83,10 @@ public final class ReplicaSync {
   // per table: rows where published may differ from sent (besides those its tracker holds)
   private final Map<String, BitSet> publishedVsSent = new HashMap<>();
 
-  /** A fresh sync state for a replica that starts at {@code replica} (the common initial model). */
+  /**
+   * A fresh sync state for a replica that starts at {@code replica} (the common initial model);
+   * {@link #takeDelta} and {@link #onUpdate} take this same set.
+   */
   public ReplicaSync(String runId, int subtask, int parallelism, ParameterSet replica) {
     this(runId, subtask, parallelism, replica, true);
   }
@@ -98,6 +102,7 @@ public final class ReplicaSync {
   private ReplicaSync(
       String runId, int subtask, int parallelism, ParameterSet replica, boolean trackRows) {
     this.trackRows = trackRows;
+    this.replica = replica;
     this.runId = runId;
     this.subtask = subtask;
     this.parallelism = parallelism;
@@ -126,6 +131,7 @@ public final class ReplicaSync {
           new LearnerDelta(
               subtask, parallelism, seq, publishedVersion, last, watermarkMs, metrics, d.encode()));
     }
+    requireOwnReplica(replica);
     drain(replica, replicaVsSent);
     ParameterDelta d =
         ParameterDelta.diff(
@@ -206,6 +212,7 @@ public final class ReplicaSync {
       rebases++;
       return;
     }
+    requireOwnReplica(replica);
     drain(replica, replicaVsSent);
     drain(published, publishedVsSent);
     ParameterDelta unsent =
@@ -241,6 +248,16 @@ public final class ReplicaSync {
     drain(sent, null);
     release(unsent);
     rebases++;
+  }
+
+  /**
+   * Why: the rows a sync visits are those written in the replica it was created for; another set's
+   * changes would go unseen.
+   */
+  private void requireOwnReplica(ParameterSet p) {
+    if (p != replica)
+      throw new IllegalArgumentException(
+          "ReplicaSync of subtask " + subtask + " follows the replica it was created for only");
   }
 
   /** Moves the rows written in {@code p}'s tables since the last drain into {@code into}. */

@@ -1,6 +1,7 @@
 package io.perceive.job.sync;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.perceive.model.core.EmbeddingTable;
 import io.perceive.model.core.Gradients;
@@ -195,6 +196,10 @@ class ReplicaSyncRowTrackingTest {
             assertSame(x.sync.published(), y.sync.published(), at + ": published " + k);
         }
       }
+      Learner own = tracked.learners[0];
+      assertThatThrownBy(() -> own.sync.takeDelta(own.p.copy(), Map.of(), false, 0, 0))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("follows the replica it was created for");
       assertThat(rowsSent).as("sparse rows were sent").isGreaterThan(50);
       assertThat(versions).as("versions were published").isGreaterThan(5);
     }
