@@ -1,6 +1,7 @@
 package io.perceive.job.sync;
 
 import io.perceive.model.core.EmbeddingTable;
+import io.perceive.model.core.HostView;
 import io.perceive.model.core.ParameterSet;
 import io.perceive.model.delta.ParameterDelta;
 import io.perceive.model.snapshot.MalformedDataException;
@@ -12,10 +13,14 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -31,6 +36,13 @@ import java.util.Optional;
  * Deltas are exact in double precision ({@link ParameterDelta}), so at parallelism 1 a rebase gives
  * back the replica bit for bit and training equals a single-loop trainer's. Optimizer state is not
  * touched: it stays per learner.
+ *
+ * <p>Cost: diffs and copies visit only embedding rows that may differ, tracked per table as two row
+ * sets — replica vs. sent (the rows the optimizer or a rebase wrote, drained from {@link
+ * EmbeddingTable#drainWrittenInto}) and published vs. sent (rows of published updates and of own
+ * sends) — so a sync costs the dense part plus the rows changed since the last send or version, not
+ * the table sizes. Every other row is bit-equal in the sets concerned, so the results are the full
+ * diff's and full copy's (docs/streaming-learner.md "Cost of one sync").
  *
  * <p>Which updates are followed: only those of this run; after a restore from a checkpoint, nothing
  * until a FULL from a newer server incarnation (the restored server's), since updates written after
@@ -52,6 +64,8 @@ public final class ReplicaSync {
   private static final byte[] MAGIC = "PRCVRSYN".getBytes(StandardCharsets.US_ASCII);
   private static final int CURRENT_VERSION = 1;
 
+  private final boolean trackRows; // false: full diffs and copies (the reference)
+  private final ParameterSet replica; // the one replica whose written rows this sync drains
   private final String runId;
   private final int subtask;
   private final int parallelism;
@@ -64,13 +78,40 @@ public final class ReplicaSync {
   private final Deque<Pending> pending = new ArrayDeque<>();
   private long skipped;
   private long rebases;
+  // per table: rows where the replica may differ from sent (besides those its tracker holds)
+  private final Map<String, BitSet> replicaVsSent = new HashMap<>();
+  // per table: rows where published may differ from sent (besides those its tracker holds)
+  private final Map<String, BitSet> publishedVsSent = new HashMap<>();
 
-  /** A fresh sync state for a replica that starts at {@code replica} (the common initial model). */
+  /**
+   * A fresh sync state for a replica that starts at {@code replica} (the common initial model);
+   * {@link #takeDelta} and {@link #onUpdate} take this same set.
+   */
   public ReplicaSync(String runId, int subtask, int parallelism, ParameterSet replica) {
+    this(runId, subtask, parallelism, replica, true);
+  }
+
+  /**
+   * The same, diffing and copying every row on every send and version as before row tracking: the
+   * reference the tracked sync is tested and measured against ({@code SyncCostProbe}).
+   */
+  static ReplicaSync fullScan(String runId, int subtask, int parallelism, ParameterSet replica) {
+    return new ReplicaSync(runId, subtask, parallelism, replica, false);
+  }
+
+  private ReplicaSync(
+      String runId, int subtask, int parallelism, ParameterSet replica, boolean trackRows) {
+    this.trackRows = trackRows;
+    this.replica = replica;
     this.runId = runId;
     this.subtask = subtask;
     this.parallelism = parallelism;
     this.sent = replica.copy();
+    for (EmbeddingTable t : replica.tables().values()) {
+      replicaVsSent.put(t.name(), new BitSet(t.rows()));
+      publishedVsSent.put(t.name(), new BitSet(t.rows()));
+      t.drainWrittenInto(new BitSet()); // sent is a copy: nothing written so far differs
+    }
   }
 
   /**
@@ -79,12 +120,34 @@ public final class ReplicaSync {
    */
   public Optional<LearnerDelta> takeDelta(
       ParameterSet replica, Map<String, Double> metrics, boolean last, long watermarkMs, long now) {
+    if (!trackRows) {
+      ParameterDelta d =
+          ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+      if (!last && isEmpty(d)) return Optional.empty();
+      seq++;
+      pending.addLast(new Pending(seq, now, d));
+      copyValues(replica, sent);
+      return Optional.of(
+          new LearnerDelta(
+              subtask, parallelism, seq, publishedVersion, last, watermarkMs, metrics, d.encode()));
+    }
+    requireOwnReplica(replica);
+    drain(replica, replicaVsSent);
     ParameterDelta d =
-        ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+        ParameterDelta.diff(
+            sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE, replicaVsSent);
+    // the candidate rows not in d are equal; those in d are about to be copied: none differ after
+    for (BitSet b : replicaVsSent.values()) b.clear();
     if (!last && isEmpty(d)) return Optional.empty();
     seq++;
     pending.addLast(new Pending(seq, now, d));
-    copyValues(replica, sent); // in place: no new native buffers per sync
+    // in place, no new native buffers per sync: the dense buffer whole, of the tables only d's rows
+    sent.flat().assign(replica.flat());
+    for (ParameterDelta.TableRows t : d.tables().values()) {
+      copyRows(replica.table(t.table()), sent.table(t.table()), t.rows());
+      BitSet pub = publishedVsSent.get(t.table());
+      for (int r : t.rows()) pub.set(r); // sent moved away from published on these rows
+    }
 
     return Optional.of(
         new LearnerDelta(
@@ -136,16 +199,89 @@ public final class ReplicaSync {
   }
 
   private void rebase(ParameterSet replica, long covered) {
+    if (!trackRows) {
+      ParameterDelta unsent =
+          ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+      while (!pending.isEmpty() && pending.peekFirst().seq() <= covered)
+        release(pending.removeFirst().delta());
+      copyValues(published, sent);
+      for (Pending p : pending) p.delta().applyTo(sent);
+      copyValues(sent, replica);
+      unsent.applyTo(replica);
+      release(unsent);
+      rebases++;
+      return;
+    }
+    requireOwnReplica(replica);
+    drain(replica, replicaVsSent);
+    drain(published, publishedVsSent);
     ParameterDelta unsent =
-        ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
+        ParameterDelta.diff(
+            sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE, replicaVsSent);
     while (!pending.isEmpty() && pending.peekFirst().seq() <= covered)
       release(pending.removeFirst().delta());
-    copyValues(published, sent); // in place: no new native buffers per version
+    // sent := published (in place: no new native buffers per version); equal outside
+    // publishedVsSent
+    sent.flat().assign(published.flat());
+    for (EmbeddingTable t : published.tables().values())
+      copyRows(t, sent.table(t.name()), publishedVsSent.get(t.name()));
+    // rows the replica must take from the new sent: where it differed from the old sent, and where
+    // the new sent differs from the old (published's changes, the pending deltas re-applied below)
+    for (var e : replicaVsSent.entrySet()) e.getValue().or(publishedVsSent.get(e.getKey()));
+    for (BitSet b : publishedVsSent.values()) b.clear();
+    for (Pending p : pending)
+      for (ParameterDelta.TableRows t : p.delta().tables().values())
+        for (int r : t.rows()) {
+          publishedVsSent.get(t.table()).set(r); // sent = published + pending: differ only here
+          replicaVsSent.get(t.table()).set(r);
+        }
     for (Pending p : pending) p.delta().applyTo(sent);
-    copyValues(sent, replica);
+    replica.flat().assign(sent.flat());
+    for (EmbeddingTable t : sent.tables().values())
+      copyRows(t, replica.table(t.name()), replicaVsSent.get(t.name()));
     unsent.applyTo(replica);
+    // replica = sent + unsent: they differ on unsent's rows only
+    for (BitSet b : replicaVsSent.values()) b.clear();
+    for (ParameterDelta.TableRows t : unsent.tables().values())
+      for (int r : t.rows()) replicaVsSent.get(t.table()).set(r);
+    drain(replica, null); // this method's own writes, accounted for just above
+    drain(sent, null);
     release(unsent);
     rebases++;
+  }
+
+  /**
+   * Why: the rows a sync visits are those written in the replica it was created for; another set's
+   * changes would go unseen.
+   */
+  private void requireOwnReplica(ParameterSet p) {
+    if (p != replica)
+      throw new IllegalArgumentException(
+          "ReplicaSync of subtask " + subtask + " follows the replica it was created for only");
+  }
+
+  /** Moves the rows written in {@code p}'s tables since the last drain into {@code into}. */
+  private static void drain(ParameterSet p, Map<String, BitSet> into) {
+    for (EmbeddingTable t : p.tables().values())
+      t.drainWrittenInto(into == null ? new BitSet() : into.get(t.name()));
+  }
+
+  /** Copies the values and last-update times of {@code rows} of {@code from} into {@code to}. */
+  static void copyRows(EmbeddingTable from, EmbeddingTable to, int[] rows) {
+    ByteBuffer src = HostView.of(from.weights()).bytes();
+    ByteBuffer dst = HostView.of(to.weights()).bytes();
+    int rowBytes = from.dim() * from.weights().dataType().width();
+    for (int r : rows) {
+      dst.put(r * rowBytes, src, r * rowBytes, rowBytes);
+      to.lastUpdate()[r] = from.lastUpdate()[r];
+    }
+    Reference.reachabilityFence(from.weights());
+    Reference.reachabilityFence(to.weights());
+  }
+
+  /** The same for the rows set in {@code rows}. */
+  static void copyRows(EmbeddingTable from, EmbeddingTable to, BitSet rows) {
+    copyRows(from, to, rows.stream().toArray());
   }
 
   /**
@@ -159,7 +295,7 @@ public final class ReplicaSync {
       if (t.values().closeable()) t.values().close();
   }
 
-  /** Copies values and row last-update times of {@code from} into {@code to} (same layout). */
+  /** Copies all values and row last-update times of {@code from} into {@code to} (same layout). */
   static void copyValues(ParameterSet from, ParameterSet to) {
     to.flat().assign(from.flat());
     for (EmbeddingTable t : from.tables().values()) {
@@ -187,6 +323,11 @@ public final class ReplicaSync {
   /** The published version the replica is based on (0 before the first). */
   public long publishedVersion() {
     return publishedVersion;
+  }
+
+  /** The replica as of the last send or rebase; for tests. */
+  ParameterSet sent() {
+    return sent;
   }
 
   /** The latest published parameters followed (null before the first FULL); for tests. */
@@ -271,6 +412,12 @@ public final class ReplicaSync {
     byte[] s = in.readNBytes(in.readInt());
     Snapshot snap = SnapshotFile.fromBytes(s, "checkpointed sync state");
     snap.copyInto(sent);
+    // the replica and the published model to come may differ from this sent anywhere
+    for (EmbeddingTable t : sent.tables().values()) {
+      replicaVsSent.get(t.name()).set(0, t.rows());
+      publishedVsSent.get(t.name()).set(0, t.rows());
+    }
+    drain(sent, null);
     pending.clear();
     int n = in.readInt();
     for (int i = 0; i < n; i++) {

@@ -1,5 +1,6 @@
 package io.perceive.model.core;
 
+import java.util.BitSet;
 import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -24,6 +25,9 @@ public final class EmbeddingTable {
   private final double initStd;
   private INDArray weights; // [rows, dim]
   private final long[] lastUpdate;
+  // rows whose values or last-update time were written since the last drain: lets a consumer
+  // (the learner's ReplicaSync) diff and copy only those instead of the whole table
+  private final BitSet written;
 
   EmbeddingTable(String name, int rows, int dim, DataType type, double initStd) {
     if (rows < 2) throw new IllegalArgumentException(name + ": rows must be >= 2, got " + rows);
@@ -34,6 +38,8 @@ public final class EmbeddingTable {
     this.initStd = initStd;
     this.weights = Nd4j.zeros(type, rows, dim);
     this.lastUpdate = new long[rows];
+    this.written = new BitSet(rows);
+    this.written.set(0, rows); // a new table's contents are new to any consumer
   }
 
   private EmbeddingTable(EmbeddingTable o, INDArray weights) {
@@ -43,6 +49,8 @@ public final class EmbeddingTable {
     this.initStd = o.initStd;
     this.weights = weights;
     this.lastUpdate = o.lastUpdate.clone();
+    this.written = new BitSet(rows);
+    this.written.set(0, rows); // a copy is new to any consumer, as a new table is
   }
 
   void initialise(Random rnd) {
@@ -71,6 +79,31 @@ public final class EmbeddingTable {
   /** Event time (ms) each row was last updated; 0 = never. */
   public long[] lastUpdate() {
     return lastUpdate;
+  }
+
+  /**
+   * Records that row {@code row}'s values or last-update time were written. Every writer of {@link
+   * #weights()} or {@link #lastUpdate()} outside this class calls this (or {@link
+   * #markAllWritten()}): a consumer of {@link #drainWrittenInto} trusts unmarked rows to be
+   * unchanged.
+   */
+  public void markWritten(int row) {
+    written.set(row);
+  }
+
+  /** Records that every row may have been written (a bulk assign, a restore). */
+  public void markAllWritten() {
+    written.set(0, rows);
+  }
+
+  /**
+   * Adds the rows written since the previous drain to {@code into} and forgets them. Why: the
+   * optimizer already knows which rows a step touched; keeping them here makes a parameter sync's
+   * diff and copy proportional to those rows rather than to the table (docs/streaming-learner.md).
+   */
+  public void drainWrittenInto(BitSet into) {
+    into.or(written);
+    written.clear();
   }
 
   /** The row of an id: {@link #MISSING_ROW} for a negative id, else a mixed hash into 1..rows-1. */

@@ -14,8 +14,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -153,6 +153,21 @@ public final class ParameterDelta {
    */
   public static ParameterDelta diff(
       ParameterSet from, ParameterSet to, long baseVersion, DenseMode mode) {
+    return diff(from, to, baseVersion, mode, Map.of());
+  }
+
+  /**
+   * As {@link #diff(ParameterSet, ParameterSet, long, DenseMode)}, comparing in each table named in
+   * {@code candidates} only the rows set there: the caller guarantees that every other row of that
+   * table is equal in both sets (e.g. rows nobody wrote, see {@link EmbeddingTable#markWritten}).
+   * Tables not named are compared whole. With that guarantee the result is the full diff's.
+   */
+  public static ParameterDelta diff(
+      ParameterSet from,
+      ParameterSet to,
+      long baseVersion,
+      DenseMode mode,
+      Map<String, BitSet> candidates) {
     if (!from.sameLayout(to) || from.dataType() != to.dataType())
       throw new IllegalArgumentException(
           "cannot diff parameter sets of different layouts or types");
@@ -166,24 +181,37 @@ public final class ParameterDelta {
       HostView va = HostView.of(ta.weights());
       HostView vb = HostView.of(tb.weights());
       int dim = tb.dim();
-      List<Integer> changed = new ArrayList<>();
-      for (int r = 0; r < tb.rows(); r++) {
+      BitSet only = candidates.get(tb.name());
+      int[] idx = new int[16];
+      double[] v = new double[16 * dim];
+      int count = 0;
+      int r = only == null ? 0 : only.nextSetBit(0);
+      while (r >= 0 && r < tb.rows()) {
+        // element by element: at a row's few values a bulk read of the native buffer costs more
         boolean diff = ta.lastUpdate()[r] != tb.lastUpdate()[r];
         for (int j = 0; j < dim && !diff; j++)
           diff =
               Double.doubleToRawLongBits(va.get(r * dim + j))
                   != Double.doubleToRawLongBits(vb.get(r * dim + j));
-        if (diff) changed.add(r);
+        if (diff) {
+          if (count == idx.length) {
+            idx = Arrays.copyOf(idx, 2 * count);
+            v = Arrays.copyOf(v, 2 * count * dim);
+          }
+          idx[count] = r;
+          for (int j = 0; j < dim; j++)
+            v[count * dim + j] = vb.get(r * dim + j) - va.get(r * dim + j);
+          count++;
+        }
+        r = only == null ? r + 1 : only.nextSetBit(r + 1);
       }
-      int[] idx = changed.stream().mapToInt(Integer::intValue).toArray();
-      double[] v = new double[idx.length * dim];
-      long[] stamps = new long[idx.length];
-      for (int i = 0; i < idx.length; i++) {
-        int r = idx[i];
-        for (int j = 0; j < dim; j++) v[i * dim + j] = vb.get(r * dim + j) - va.get(r * dim + j);
-        stamps[i] = tb.lastUpdate()[r];
-      }
-      rows.put(tb.name(), new TableRows(tb.name(), dim, idx, matrix(v, idx.length, dim), stamps));
+      idx = Arrays.copyOf(idx, count);
+      long[] stamps = new long[count];
+      for (int i = 0; i < count; i++) stamps[i] = tb.lastUpdate()[idx[i]];
+      rows.put(
+          tb.name(),
+          new TableRows(
+              tb.name(), dim, idx, matrix(Arrays.copyOf(v, count * dim), count, dim), stamps));
     }
     return new ParameterDelta(baseVersion, fingerprint(to), mode, dense, rows);
   }
@@ -215,6 +243,7 @@ public final class ParameterDelta {
         int r = t.rows()[i];
         for (int j = 0; j < dim; j++) w.set(r * dim + j, w.get(r * dim + j) + d.get(i * dim + j));
         table.lastUpdate()[r] = Math.max(table.lastUpdate()[r], t.lastUpdate()[i]);
+        table.markWritten(r);
       }
     }
   }

@@ -119,6 +119,7 @@ abstract class AbstractOptimizer implements Optimizer {
       if (rows.size() == 0) continue;
       EmbeddingTable t = p.table(name);
       updateRows(t, rows.rows(), HostView.of(rows.values()), scale);
+      for (int r : rows.rows()) t.markWritten(r);
       if (eventTimeMs != NO_EVENT_TIME) {
         long[] stamp = t.lastUpdate();
         for (int r : rows.rows()) stamp[r] = eventTimeMs;

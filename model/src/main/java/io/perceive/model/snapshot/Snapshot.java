@@ -41,6 +41,7 @@ public record Snapshot(
       EmbeddingTable dst = target.table(t.name());
       dst.weights().assign(t.weights());
       System.arraycopy(t.lastUpdate(), 0, dst.lastUpdate(), 0, t.rows());
+      dst.markAllWritten();
     }
   }
 }

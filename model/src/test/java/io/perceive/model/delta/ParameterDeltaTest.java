@@ -204,4 +204,45 @@ class ParameterDeltaTest {
     flipped[ok.length / 2] ^= 1;
     assertThatThrownBy(() -> ParameterDelta.decode(flipped)).hasMessageContaining("checksum");
   }
+
+  /** The rows of a table written since its last drain. */
+  static java.util.BitSet written(ParameterSet p, String table) {
+    java.util.BitSet b = new java.util.BitSet();
+    p.table(table).drainWrittenInto(b);
+    return b;
+  }
+
+  @Test
+  void writersMarkTheRowsTheyWriteAndADiffOverThemIsTheFullDiff() throws Exception {
+    ParameterSet a = params(3);
+    assertThat(written(a, "emb/item").cardinality()).as("a new table is all new").isEqualTo(40);
+    assertThat(written(a, "emb/item").isEmpty()).as("drained").isTrue();
+    ParameterSet b = a.copy();
+    written(b, "emb/item");
+    written(b, "emb/user");
+    train(b, 5, 4); // touches emb/item only
+    java.util.BitSet touched = written(b, "emb/item");
+    assertThat(touched.cardinality()).isBetween(1, 8);
+    assertThat(written(b, "emb/user").isEmpty()).isTrue();
+
+    ParameterDelta full = ParameterDelta.diff(a, b, 0, DenseMode.DIFFERENCE);
+    ParameterDelta some =
+        ParameterDelta.diff(
+            a,
+            b,
+            0,
+            DenseMode.DIFFERENCE,
+            java.util.Map.of("emb/item", touched, "emb/user", new java.util.BitSet()));
+    assertThat(some.encode()).isEqualTo(full.encode());
+    assertThat(full.tables().get("emb/item").rows()).containsExactly(touched.stream().toArray());
+
+    ParameterSet c = a.copy();
+    written(c, "emb/item");
+    full.applyTo(c);
+    assertThat(written(c, "emb/item")).isEqualTo(touched);
+    assertBitIdentical(c, b);
+    new io.perceive.model.snapshot.Snapshot(0, 0, java.util.Map.of(), a, java.util.Optional.empty())
+        .copyInto(c);
+    assertThat(written(c, "emb/user").cardinality()).as("a bulk copy marks all").isEqualTo(10);
+  }
 }
