@@ -262,17 +262,21 @@ public final class JobOptions {
               "A learner also sends its delta after this many of its own minibatches since its"
                   + " previous send, however short perceive.sync.interval is (0 = interval only)."
                   + " Parallel learners drift apart between syncs, and a fast replay fits many"
-                  + " minibatches into one interval; measured in docs/streaming-learner.md.");
+                  + " minibatches into one interval; measured in docs/streaming-learner.md."
+                  + " Experimental: at 2 with 128-sample minibatches the test JVM (JavaCPP pointer"
+                  + " GC off) grew to 24 GB of native memory within a minute.");
 
   public static final ConfigOption<io.perceive.job.sync.MergeMode> SYNC_MERGE =
       ConfigOptions.key("perceive.sync.merge")
           .enumType(io.perceive.job.sync.MergeMode.class)
-          .defaultValue(io.perceive.job.sync.MergeMode.ROW_AVERAGE)
+          .defaultValue(io.perceive.job.sync.MergeMode.SUM)
           .withDescription(
               "How the parameter server combines deltas of parallel learners: SUM (each learner's"
                   + " change applied in full), AVERAGE (model averaging) or ROW_AVERAGE (dense"
                   + " weights averaged, each embedding row averaged over the learners that touched"
-                  + " it). Identical at parallelism 1; measurements in docs/streaming-learner.md.");
+                  + " it). Identical at parallelism 1. SUM suits the default Adagrad learners"
+                  + " (asynchronous Adagrad); Adam learners need an averaging mode and still trail"
+                  + " one learner; measurements in docs/streaming-learner.md.");
 
   public static final ConfigOption<Integer> SYNC_FULL_EVERY =
       ConfigOptions.key("perceive.sync.full-every")

@@ -112,7 +112,14 @@ public final class PerceiveJob {
               if (k.startsWith(JobOptions.OPTIMIZER_PREFIX))
                 m.put("optimizer." + k.substring(JobOptions.OPTIMIZER_PREFIX.length()), v);
             });
-    if (!m.isEmpty() && !m.containsKey("optimizer.kind")) m.put("optimizer.kind", "ADAM");
+    // the job's default optimizer (docs/streaming-learner.md, "Where the P=2 gap comes from"):
+    // a learning rate alone applies to it; a kind without a learning rate takes that kind's own
+    if (!m.containsKey("optimizer.kind")) {
+      m.put("optimizer.kind", io.perceive.job.learner.PerceiveDefaults.OPTIMIZER.kind().name());
+      m.putIfAbsent(
+          "optimizer.learningRate",
+          Double.toString(io.perceive.job.learner.PerceiveDefaults.OPTIMIZER.learningRate()));
+    }
     return m;
   }
 

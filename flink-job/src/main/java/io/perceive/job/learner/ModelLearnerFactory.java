@@ -30,7 +30,7 @@ public final class ModelLearnerFactory implements LearnerFactory {
 
   public OptimizerConfig optimizerConfig() {
     return optimizer.isEmpty()
-        ? OptimizerConfig.defaults(OptimizerConfig.Kind.ADAM)
+        ? PerceiveDefaults.OPTIMIZER
         : OptimizerConfig.fromProperties(optimizer);
   }
 

@@ -340,15 +340,12 @@ class ParameterSyncITCase {
     }
     System.out.printf("click AUC, last half: P=1 %.4f, P=2 %.4f%n", auc.get(1), auc.get(2));
     assertThat(auc.get(1)).isGreaterThan(0.55);
-    // The target is 0.01; measured without Flink on a similar world (OfflineSyncReplay, 20k
-    // events): P=1 0.634, P=2 AVERAGE 0.601, P=2 SUM 0.525 (docs/streaming-learner.md). The bound
-    // here checks that two learners still learn about as well, not the 0.01 target.
-    // Measured in this test: 0.653 vs 0.687 (sync 1.5 s, AVERAGE, loaded machine); 0.632 vs 0.716
-    // (sync 0.4 s, ROW_AVERAGE, quiet machine). The 0.01 target of issue 5 is not met.
-    // (sync 1.5 s, ROW_AVERAGE, quiet machine, full suite): 0.617 vs 0.716. So the bound checks
-    // that two synced learners clearly learn, not the target.
-    assertThat(auc.get(2)).isGreaterThan(0.58);
-    assertThat(auc.get(2)).isCloseTo(auc.get(1), within(0.15));
+    // Issue 5's target is 0.01. With the job's defaults (Adagrad η 0.1, SUM, sync 1.5 s) this test
+    // measured P=1 0.728, P=2 0.710 on a quiet machine (2026-11-29 04:08); with Adam η 0.001 and
+    // averaging it was 0.716 vs 0.617-0.632 (docs/streaming-learner.md, "Where the P=2 gap comes
+    // from"). The bound checks that two learners learn nearly as well as one, not the 0.01.
+    assertThat(auc.get(2)).isGreaterThan(0.62);
+    assertThat(auc.get(2)).isCloseTo(auc.get(1), within(0.06));
   }
 
   @Test
