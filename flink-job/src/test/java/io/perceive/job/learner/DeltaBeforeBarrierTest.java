@@ -57,29 +57,7 @@ class DeltaBeforeBarrierTest {
 
   @Test
   void theUnsentDeltaLeavesBeforeTheBarrierAndOnlyWhenThereIsOne() throws Exception {
-    SyncSettings sync =
-        new SyncSettings(
-            "run",
-            "127.0.0.1:1",
-            "u",
-            "m",
-            3_600_000, // the sync timer never fires in this test
-            0,
-            MergeMode.SUM,
-            5,
-            null,
-            60_000,
-            1,
-            0.1,
-            0,
-            900_000);
-    var op =
-        new UserLearnerOperator(UserLearnerOperatorTest.SETTINGS, (i, n) -> syncingLearner(), sync);
-    try (var h =
-        new KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample>(
-            op, Event::userId, b -> 0L, Types.LONG)) {
-      h.setStateBackend(new EmbeddedRocksDBStateBackend());
-      h.open();
+    try (var h = harness(0)) {
       h.prepareSnapshotPreBarrier(1);
       assertThat(deltas(h)).as("nothing trained, nothing sent").isEmpty();
 
@@ -114,29 +92,7 @@ class DeltaBeforeBarrierTest {
   @Test
   void maxMinibatchesSendsAfterThatManyOwnMinibatchesWithoutWaitingForTheInterval()
       throws Exception {
-    SyncSettings sync =
-        new SyncSettings(
-            "run",
-            "127.0.0.1:1",
-            "u",
-            "m",
-            3_600_000,
-            2,
-            MergeMode.SUM,
-            5,
-            null,
-            60_000,
-            1,
-            0.1,
-            0,
-            900_000);
-    var op =
-        new UserLearnerOperator(UserLearnerOperatorTest.SETTINGS, (i, n) -> syncingLearner(), sync);
-    try (var h =
-        new KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample>(
-            op, Event::userId, b -> 0L, Types.LONG)) {
-      h.setStateBackend(new EmbeddedRocksDBStateBackend());
-      h.open();
+    try (var h = harness(2)) {
       // one impression per 31 minutes: each watermark closes one click window = one minibatch
       for (int k = 0; k < 5; k++) {
         h.processElement1(
@@ -157,6 +113,38 @@ class DeltaBeforeBarrierTest {
         assertThat(deltas(h)).as("after %d minibatches", k + 1).hasSize((k + 1) / 2);
       }
     }
+  }
+
+  /**
+   * An opened harness around a syncing learner whose sync timer never fires in these tests (1 h),
+   * also sending after {@code maxMinibatches} own minibatches (0 = never).
+   */
+  private static KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample> harness(
+      int maxMinibatches) throws Exception {
+    SyncSettings sync =
+        new SyncSettings(
+            "run",
+            "127.0.0.1:1",
+            "u",
+            "m",
+            3_600_000,
+            maxMinibatches,
+            MergeMode.SUM,
+            5,
+            null,
+            60_000,
+            1,
+            0.1,
+            0,
+            900_000);
+    var op =
+        new UserLearnerOperator(UserLearnerOperatorTest.SETTINGS, (i, n) -> syncingLearner(), sync);
+    var h =
+        new KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample>(
+            op, Event::userId, b -> 0L, Types.LONG);
+    h.setStateBackend(new EmbeddedRocksDBStateBackend());
+    h.open();
+    return h;
   }
 
   private static List<LearnerDelta> deltas(
