@@ -80,6 +80,18 @@ class CreateTopicsITCase {
                           org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
           .all()
           .get();
+      // the alteration is acknowledged before the broker serves it from its metadata: wait until
+      // the drift is visible, else the next run may still read "compact" and rightly change nothing
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!admin
+              .describeConfigs(List.of(us))
+              .all()
+              .get()
+              .get(us)
+              .get("cleanup.policy")
+              .value()
+              .equals("delete")
+          && System.nanoTime() < until) Thread.sleep(50);
       List<CreateTopics.Result> third =
           CreateTopics.apply(admin, plan, false, Duration.ofSeconds(60));
       assertThat(third)
