@@ -62,9 +62,11 @@ public final class ParameterServer {
   /** Takes one learner delta; it is merged into the next published version. */
   public void accept(LearnerDelta d) throws MalformedDataException {
     ParameterDelta delta = ParameterDelta.decode(d.delta());
-    if (delta.layoutFingerprint() != ParameterDelta.fingerprint(global))
+    if (delta.layoutFingerprint() != ParameterDelta.fingerprint(global)) {
+      ReplicaSync.release(delta);
       throw new MalformedDataException(
           "delta of learner " + d.subtask() + " has another parameter layout than the model");
+    }
     long have =
         Math.max(coverage.getOrDefault(d.subtask(), 0L), gatheredSeq.getOrDefault(d.subtask(), 0L));
     if (d.seq() <= have) { // a redelivered delta (already gathered or merged)
@@ -316,5 +318,6 @@ public final class ParameterServer {
     for (int i = 0, n = in.readInt(); i < n; i++) finished.add(in.readInt());
     Snapshot g = SnapshotFile.fromBytes(in.readNBytes(in.readInt()), "checkpointed global model");
     g.copyInto(global);
+    g.parameters().close();
   }
 }

@@ -181,6 +181,8 @@ public final class ReplicaSync {
       }
       if (published == null) published = replica.copy();
       s.copyInto(published);
+      s.parameters()
+          .close(); // model-sized, every FULL: freed now, not by a pointer GC (may be off)
       incarnation = u.incarnation();
     } else {
       if (published == null
@@ -412,6 +414,7 @@ public final class ReplicaSync {
     byte[] s = in.readNBytes(in.readInt());
     Snapshot snap = SnapshotFile.fromBytes(s, "checkpointed sync state");
     snap.copyInto(sent);
+    snap.parameters().close();
     // the replica and the published model to come may differ from this sent anywhere
     for (EmbeddingTable t : sent.tables().values()) {
       replicaVsSent.get(t.name()).set(0, t.rows());

@@ -42,6 +42,11 @@ public final class EmbeddingTable {
     this.written.set(0, rows); // a new table's contents are new to any consumer
   }
 
+  /** Frees the weights' native buffer now; the table must not be used afterwards. */
+  public void close() {
+    if (weights.closeable()) weights.close();
+  }
+
   private EmbeddingTable(EmbeddingTable o, INDArray weights) {
     this.name = o.name;
     this.rows = o.rows;

@@ -113,6 +113,16 @@ public final class ParameterSet {
     return new Gradients(this);
   }
 
+  /**
+   * Frees the native buffers of the dense parameters and of every table now; the set must not be
+   * used afterwards. Why: with JavaCPP's pointer GC off ({@code nopointergc}, STACK.md) a dropped
+   * set is never freed, and sets decoded from snapshots or FULL updates are model-sized.
+   */
+  public void close() {
+    if (flat.closeable()) flat.close();
+    for (EmbeddingTable t : tables.values()) t.close();
+  }
+
   /** A deep copy (same layout, copied values). */
   public ParameterSet copy() {
     Map<String, EmbeddingTable> t = new LinkedHashMap<>();

@@ -173,8 +173,11 @@ public final class ParameterDelta {
           "cannot diff parameter sets of different layouts or types");
     long n = to.denseLength();
     INDArray dense = asDouble(to.flat(), n); // b
-    if (mode == DenseMode.DIFFERENCE && n > 0)
-      dense.subi(asDouble(from.flat(), n)); // b − a, exact in double
+    if (mode == DenseMode.DIFFERENCE && n > 0) {
+      INDArray a = asDouble(from.flat(), n);
+      dense.subi(a); // b − a, exact in double
+      a.close(); // freed now: a pointer GC may be off (nopointergc), and this runs every sync
+    }
     Map<String, TableRows> rows = new LinkedHashMap<>();
     for (EmbeddingTable tb : to.tables().values()) {
       EmbeddingTable ta = from.table(tb.name());
@@ -231,7 +234,11 @@ public final class ParameterDelta {
     if (n > 0) {
       INDArray target = p.flat().get(NDArrayIndex.interval(0, n));
       if (denseMode == DenseMode.WHOLE) target.assign(dense);
-      else target.assign(asDouble(p.flat(), n).addi(dense)); // sum in double, round once
+      else {
+        INDArray sum = asDouble(p.flat(), n).addi(dense); // sum in double, round once
+        target.assign(sum);
+        sum.close(); // freed now, as in diff
+      }
     }
     for (TableRows t : tables.values()) {
       if (t.size() == 0) continue;

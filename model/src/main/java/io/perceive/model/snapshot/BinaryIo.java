@@ -142,6 +142,14 @@ public final class BinaryIo {
   public static void writeElements(DataOutput out, INDArray a) throws IOException {
     requireLittleEndianHost();
     INDArray c = a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
+    try {
+      writeContiguous(out, c);
+    } finally {
+      if (c != a && c.closeable()) c.close(); // a temporary copy: freed now (nopointergc)
+    }
+  }
+
+  private static void writeContiguous(DataOutput out, INDArray c) throws IOException {
     if (c.length() == 0) return;
     ByteBuffer src = HostView.of(c).bytes();
     byte[] chunk = new byte[BLOCK];
