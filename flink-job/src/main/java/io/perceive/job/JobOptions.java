@@ -317,6 +317,13 @@ public final class JobOptions {
   /** Prefix of optimizer settings: {@code perceive.} + an OptimizerConfig key. */
   public static final String OPTIMIZER_PREFIX = "perceive.optimizer.";
 
+  /**
+   * Prefix of Kafka consumer properties for the events source: {@code perceive.source.kafka.} + a
+   * consumer property (e.g. {@code default.api.timeout.ms}), passed to the KafkaSource as is.
+   * Bootstrap servers, group id and the deserialisers have their own settings and are refused.
+   */
+  public static final String SOURCE_KAFKA_PREFIX = "perceive.source.kafka.";
+
   /** Every option, in README order. */
   public static final List<ConfigOption<?>> ALL =
       List.of(

@@ -388,9 +388,38 @@ public final class PerceiveJob {
                     mapping))
             .setProperty("commit.offsets.on.checkpoint", "true")
             .setProperty("partition.discovery.interval.ms", "60000");
+    sourceKafkaProperties(conf).forEach(b::setProperty);
     if (stopAt != null) b.setBounded(stopAt);
     else if (conf.get(JobOptions.BOUNDED)) b.setBounded(OffsetsInitializer.latest());
     return b.build();
+  }
+
+  /**
+   * The consumer properties given as {@code perceive.source.kafka.<property>}; the ones the job
+   * sets from its own settings are refused, so a configuration cannot contradict itself.
+   */
+  static Map<String, String> sourceKafkaProperties(Configuration conf) {
+    Map<String, String> out = new java.util.TreeMap<>();
+    conf.toMap()
+        .forEach(
+            (k, v) -> {
+              if (!k.startsWith(JobOptions.SOURCE_KAFKA_PREFIX)) return;
+              String prop = k.substring(JobOptions.SOURCE_KAFKA_PREFIX.length());
+              if (java.util.Set.of(
+                      "bootstrap.servers",
+                      "group.id",
+                      "key.deserializer",
+                      "value.deserializer",
+                      "auto.offset.reset",
+                      "enable.auto.commit")
+                  .contains(prop))
+                throw new IllegalArgumentException(
+                    k
+                        + " is set by the job itself (perceive.kafka.bootstrap, perceive.kafka.group-id,"
+                        + " perceive.source.start); remove it");
+              out.put(prop, v);
+            });
+    return out;
   }
 
   /** Parses {@code earliest | latest | committed | timestamp:<ms>}. */

@@ -75,6 +75,7 @@ public final class PerceiveRun {
       if (k.startsWith("perceive.")
           && !k.startsWith(JobOptions.MODEL_PREFIX)
           && !k.startsWith(JobOptions.OPTIMIZER_PREFIX)
+          && !k.startsWith(JobOptions.SOURCE_KAFKA_PREFIX)
           && JobOptions.ALL.stream().map(ConfigOption::key).noneMatch(k::equals))
         throw new IllegalArgumentException("unknown setting '" + k + "'");
     Configuration conf = Configuration.fromMap(settings);

@@ -337,6 +337,12 @@ class ParameterSyncITCase {
       assertThat(updates.stream().filter(u -> u.kind() == ModelUpdate.Kind.DELTA).count())
           .isGreaterThanOrEqualTo(2);
       auc.put(p, lastHalfClickAuc(out.resolve("predictions")));
+      System.out.printf(
+          "P=%d: %d DELTA versions, %d learner deltas merged, job %d ms%n",
+          p,
+          updates.stream().filter(u -> u.kind() == ModelUpdate.Kind.DELTA).count(),
+          lastDelta.coverage().values().stream().mapToLong(Long::longValue).sum(),
+          r.getNetRuntime());
     }
     System.out.printf("click AUC, last half: P=1 %.4f, P=2 %.4f%n", auc.get(1), auc.get(2));
     assertThat(auc.get(1)).isGreaterThan(0.55);
