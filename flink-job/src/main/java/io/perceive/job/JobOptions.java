@@ -262,9 +262,9 @@ public final class JobOptions {
               "A learner also sends its delta after this many of its own minibatches since its"
                   + " previous send, however short perceive.sync.interval is (0 = interval only)."
                   + " Parallel learners drift apart between syncs, and a fast replay fits many"
-                  + " minibatches into one interval; measured in docs/streaming-learner.md."
-                  + " Experimental: at 2 with 128-sample minibatches the test JVM (JavaCPP pointer"
-                  + " GC off) grew to 24 GB of native memory within a minute.");
+                  + " minibatches into one interval; measured in docs/streaming-learner.md. Each"
+                  + " send is a sync round (diff, merge, version, rebase): small values cost wall"
+                  + " time.");
 
   public static final ConfigOption<io.perceive.job.sync.MergeMode> SYNC_MERGE =
       ConfigOptions.key("perceive.sync.merge")

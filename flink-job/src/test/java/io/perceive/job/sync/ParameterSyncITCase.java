@@ -346,10 +346,11 @@ class ParameterSyncITCase {
     }
     System.out.printf("click AUC, last half: P=1 %.4f, P=2 %.4f%n", auc.get(1), auc.get(2));
     assertThat(auc.get(1)).isGreaterThan(0.55);
-    // Issue 5's target is 0.01. With the job's defaults (Adagrad η 0.1, SUM, sync 1.5 s) this test
-    // measured P=1 0.728, P=2 0.710 on a quiet machine (2026-11-29 04:08); with Adam η 0.001 and
-    // averaging it was 0.716 vs 0.617-0.632 (docs/streaming-learner.md, "Where the P=2 gap comes
-    // from"). The bound checks that two learners learn nearly as well as one, not the 0.01.
+    // Issue 5's target is 0.01. On this small world one run's AUC moves by ~0.02 with processing
+    // time (P=1 0.728 and 0.699, P=2 0.710 and 0.722 for the same build), so the 0.01 is measured
+    // on the demo's world over several seeds (scripts/parallel-gap.sh, docs/streaming-learner.md);
+    // with Adam η 0.001 and averaging this test gave 0.716 vs 0.617-0.632. The bound checks that
+    // two learners learn nearly as well as one.
     assertThat(auc.get(2)).isGreaterThan(0.62);
     assertThat(auc.get(2)).isCloseTo(auc.get(1), within(0.06));
   }
