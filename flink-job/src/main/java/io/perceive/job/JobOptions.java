@@ -266,6 +266,18 @@ public final class JobOptions {
                   + " send is a sync round (diff, merge, version, rebase): small values cost wall"
                   + " time.");
 
+  public static final ConfigOption<Integer> SYNC_MAX_PENDING =
+      ConfigOptions.key("perceive.sync.max-pending")
+          .intType()
+          .defaultValue(4)
+          .withDescription(
+              "A learner defers a periodic (interval or max-minibatches) send while this many of"
+                  + " its deltas wait for a published version; the deferred changes go with its"
+                  + " next send (counted in deltas_deferred). Pending deltas are kept in memory and"
+                  + " in every checkpoint until a version contains them, so this bounds both when"
+                  + " the parameter server falls behind. Sends before a checkpoint barrier and the"
+                  + " final send are never deferred.");
+
   public static final ConfigOption<io.perceive.job.sync.MergeMode> SYNC_MERGE =
       ConfigOptions.key("perceive.sync.merge")
           .enumType(io.perceive.job.sync.MergeMode.class)
@@ -360,6 +372,7 @@ public final class JobOptions {
           MANIFESTS_TOPIC,
           SYNC_INTERVAL,
           SYNC_MAX_MINIBATCHES,
+          SYNC_MAX_PENDING,
           SYNC_MERGE,
           SYNC_FULL_EVERY,
           SYNC_MAX_CHUNK_BYTES,

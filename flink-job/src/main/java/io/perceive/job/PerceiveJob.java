@@ -330,6 +330,7 @@ public final class PerceiveJob {
         conf.get(JobOptions.MANIFESTS_TOPIC),
         conf.get(JobOptions.SYNC_INTERVAL).toMillis(),
         conf.get(JobOptions.SYNC_MAX_MINIBATCHES),
+        conf.get(JobOptions.SYNC_MAX_PENDING),
         conf.get(JobOptions.SYNC_MERGE),
         conf.get(JobOptions.SYNC_FULL_EVERY),
         conf.getOptional(JobOptions.SNAPSHOT_DIR).orElse(null),

@@ -116,6 +116,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
   private transient byte[] restoredSync;
   private transient ReplicaSync replicaSync;
   private transient Counter deltasSent;
+  private transient Counter deltasDeferred;
   private transient Counter rebases;
   private transient Counter badUpdates;
   private transient DoubleMaximum finalDivergence;
@@ -228,6 +229,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     if (restoredSync != null) replicaSync.restore(restoredSync);
     MetricGroup g = getMetricGroup();
     deltasSent = g.counter("deltas_sent");
+    deltasDeferred = g.counter("deltas_deferred");
     rebases = g.counter("rebases");
     badUpdates = g.counter("model_updates_refused");
     g.gauge("sync_lag_ms", () -> replicaSync.lagMs(System.currentTimeMillis()));
@@ -246,13 +248,21 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
         .registerTimer(
             at,
             ts -> {
-              sendDelta(false);
+              sendDelta(false, true);
               armSyncTimer();
             });
   }
 
-  /** Sends the replica's delta since the previous send to the parameter server, in chunks. */
-  private void sendDelta(boolean last) {
+  /**
+   * Sends the replica's delta since the previous send to the parameter server, in chunks; a
+   * periodic send ({@code periodic}: interval or minibatch count) waits while too many deltas are
+   * pending (their changes stay in the replica and go with the next send).
+   */
+  private void sendDelta(boolean last, boolean periodic) {
+    if (periodic && !last && replicaSync.pendingDeltas() >= sync.maxPendingDeltas()) {
+      deltasDeferred.inc();
+      return;
+    }
     long t0 = System.nanoTime();
     Map<String, Double> m = new java.util.LinkedHashMap<>();
     m.put("auc_click", clickMetrics.auc());
@@ -339,7 +349,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     // send the final delta; the server publishes the final version, the snapshot, then END.
     train();
     cache.flush(writeBack);
-    sendDelta(true);
+    sendDelta(true, false);
   }
 
   private void registerMetrics(MetricGroup g) {
@@ -640,7 +650,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
       // bounded drift: at most max-minibatches of own training between two sends
       if (replicaSync != null
           && sync.maxMinibatches() > 0
-          && ++minibatchesSinceSend >= sync.maxMinibatches()) sendDelta(false);
+          && ++minibatchesSinceSend >= sync.maxMinibatches()) sendDelta(false, true);
       clickMetrics.publish();
       conversionMetrics.publish();
       orderMetrics.publish();
@@ -683,7 +693,7 @@ public class UserLearnerOperator extends AbstractStreamOperator<ScoredSample>
     // barrier, so it is in the parameter server's checkpointed state. Why: on scale-in a
     // subtask's replica is dropped (union state, one entry kept per remaining subtask), and the
     // training it did since its last sync would go with it.
-    if (replicaSync != null) sendDelta(false);
+    if (replicaSync != null) sendDelta(false, false);
   }
 
   @Override

@@ -12,6 +12,10 @@ import java.io.Serializable;
  * @param maxMinibatches a learner also sends its delta after this many of its own minibatches since
  *     its previous send, however short the interval (0 = by interval only): parallel learners drift
  *     apart between syncs, and in a fast replay a whole stream fits in one interval
+ * @param maxPendingDeltas a learner defers an interval or minibatch-count send while this many of
+ *     its deltas wait for a published version (the deferred changes go with its next send): every
+ *     pending delta is kept in memory and in each checkpoint until a version contains it, so a
+ *     parameter server that falls behind must slow the senders down, not fill their heaps
  * @param fullEvery a FULL update follows every this many versions (and one on every server start)
  * @param snapshotDir directory of snapshot files and manifests; null = no snapshots
  * @param maxAucDrop a snapshot is refused when the learners' recent click AUC fell more than this
@@ -25,6 +29,7 @@ public record SyncSettings(
     String manifestsTopic,
     long syncIntervalMs,
     int maxMinibatches,
+    int maxPendingDeltas,
     MergeMode mergeMode,
     int fullEvery,
     String snapshotDir,
@@ -40,6 +45,8 @@ public record SyncSettings(
     if (syncIntervalMs < 1) throw new IllegalArgumentException("sync interval must be >= 1 ms");
     if (maxMinibatches < 0)
       throw new IllegalArgumentException("sync max-minibatches must be >= 0 (0 = interval only)");
+    if (maxPendingDeltas < 1)
+      throw new IllegalArgumentException("sync max-pending must be >= 1 delta");
     if (fullEvery < 1) throw new IllegalArgumentException("full-every must be >= 1 version");
     if (snapshotIntervalMs < 1)
       throw new IllegalArgumentException("snapshot interval must be >= 1 ms");

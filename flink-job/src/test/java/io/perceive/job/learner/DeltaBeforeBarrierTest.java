@@ -115,12 +115,48 @@ class DeltaBeforeBarrierTest {
     }
   }
 
+  @Test
+  void periodicSendsWaitWhileTooManyDeltasArePendingButBarrierSendsDoNot() throws Exception {
+    // every minibatch would send; no version ever arrives, so every sent delta stays pending
+    try (var h = harness(1, 2)) {
+      for (int k = 0; k < 5; k++) {
+        h.processElement1(
+            new StreamRecord<>(
+                new Event(
+                    "e" + k,
+                    1,
+                    EventKind.IMPRESSION,
+                    k * 31 * MIN,
+                    100 + k,
+                    0,
+                    SceneCodes.of("search"),
+                    new Item(7, 1, 2, 3, new float[] {25f}),
+                    null),
+                k * 31 * MIN));
+        h.processWatermark1(new Watermark(k * 31 * MIN + 30 * MIN));
+        assertThat(deltas(h)).as("after %d minibatches", k + 1).hasSize(Math.min(k + 1, 2));
+      }
+      h.prepareSnapshotPreBarrier(1);
+      List<LearnerDelta> sent = deltas(h);
+      assertThat(sent).as("the barrier's send is not deferred").hasSize(3);
+      // nothing deferred was lost: the third delta carries the three deferred minibatches
+      assertThat(sent.get(2).seq()).isEqualTo(3);
+      var third = io.perceive.model.delta.ParameterDelta.decode(sent.get(2).delta());
+      assertThat(third.dense().toDoubleVector()).containsExactly(3.0, 3.0);
+    }
+  }
+
   /**
    * An opened harness around a syncing learner whose sync timer never fires in these tests (1 h),
    * also sending after {@code maxMinibatches} own minibatches (0 = never).
    */
   private static KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample> harness(
       int maxMinibatches) throws Exception {
+    return harness(maxMinibatches, 4);
+  }
+
+  private static KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample> harness(
+      int maxMinibatches, int maxPending) throws Exception {
     SyncSettings sync =
         new SyncSettings(
             "run",
@@ -129,6 +165,7 @@ class DeltaBeforeBarrierTest {
             "m",
             3_600_000,
             maxMinibatches,
+            maxPending,
             MergeMode.SUM,
             5,
             null,

@@ -34,6 +34,7 @@ class UserLearnerTwoInputTest {
             "m",
             1_000,
             0,
+            4,
             MergeMode.SUM,
             5,
             null,
