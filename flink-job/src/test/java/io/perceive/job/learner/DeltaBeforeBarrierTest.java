@@ -95,20 +95,7 @@ class DeltaBeforeBarrierTest {
     try (var h = harness(2)) {
       // one impression per 31 minutes: each watermark closes one click window = one minibatch
       for (int k = 0; k < 5; k++) {
-        h.processElement1(
-            new StreamRecord<>(
-                new Event(
-                    "e" + k,
-                    1,
-                    EventKind.IMPRESSION,
-                    k * 31 * MIN,
-                    100 + k,
-                    0,
-                    SceneCodes.of("search"),
-                    new Item(7, 1, 2, 3, new float[] {25f}),
-                    null),
-                k * 31 * MIN));
-        h.processWatermark1(new Watermark(k * 31 * MIN + 30 * MIN));
+        oneMinibatch(h, k);
         assertThat(h.extractOutputValues()).hasSize(k + 1);
         assertThat(deltas(h)).as("after %d minibatches", k + 1).hasSize((k + 1) / 2);
       }
@@ -120,20 +107,7 @@ class DeltaBeforeBarrierTest {
     // every minibatch would send; no version ever arrives, so every sent delta stays pending
     try (var h = harness(1, 2)) {
       for (int k = 0; k < 5; k++) {
-        h.processElement1(
-            new StreamRecord<>(
-                new Event(
-                    "e" + k,
-                    1,
-                    EventKind.IMPRESSION,
-                    k * 31 * MIN,
-                    100 + k,
-                    0,
-                    SceneCodes.of("search"),
-                    new Item(7, 1, 2, 3, new float[] {25f}),
-                    null),
-                k * 31 * MIN));
-        h.processWatermark1(new Watermark(k * 31 * MIN + 30 * MIN));
+        oneMinibatch(h, k);
         assertThat(deltas(h)).as("after %d minibatches", k + 1).hasSize(Math.min(k + 1, 2));
       }
       h.prepareSnapshotPreBarrier(1);
@@ -182,6 +156,29 @@ class DeltaBeforeBarrierTest {
     h.setStateBackend(new EmbeddedRocksDBStateBackend());
     h.open();
     return h;
+  }
+
+  /**
+   * Impression {@code k} of user 1, 31 minutes after the previous one, then the watermark that
+   * closes its click window: one sample, so one minibatch.
+   */
+  private static void oneMinibatch(
+      KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample> h, int k)
+      throws Exception {
+    h.processElement1(
+        new StreamRecord<>(
+            new Event(
+                "e" + k,
+                1,
+                EventKind.IMPRESSION,
+                k * 31 * MIN,
+                100 + k,
+                0,
+                SceneCodes.of("search"),
+                new Item(7, 1, 2, 3, new float[] {25f}),
+                null),
+            k * 31 * MIN));
+    h.processWatermark1(new Watermark(k * 31 * MIN + 30 * MIN));
   }
 
   private static List<LearnerDelta> deltas(
