@@ -118,7 +118,7 @@ abstract class AbstractOptimizer implements Optimizer {
       SparseRows rows = g.sparse(name);
       if (rows.size() == 0) continue;
       EmbeddingTable t = p.table(name);
-      updateRows(t, rows.rows(), HostView.of(rows.values()), scale);
+      updateRows(t, rows.rows(), HostView.of(rows.values()), scale * g.stepScale(name));
       for (int r : rows.rows()) t.markWritten(r);
       if (eventTimeMs != NO_EVENT_TIME) {
         long[] stamp = t.lastUpdate();
