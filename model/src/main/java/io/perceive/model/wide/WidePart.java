@@ -116,6 +116,14 @@ public final class WidePart {
     return r;
   }
 
+  /**
+   * The bucket of cross {@code x} over ids a, b; -1 when either is missing (negative). Single-id
+   * crosses (user, item, category) pass b = 0.
+   */
+  public int crossBucket(WideCross x, long a, long b) {
+    return bucket(x, a, b);
+  }
+
   /** The bucket of cross {@code x} over ids a, b; -1 when either is missing (negative). */
   int bucket(WideCross x, long a, long b) {
     if (a < 0 || b < 0) return -1;
