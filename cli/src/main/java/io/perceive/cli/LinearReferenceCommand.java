@@ -18,7 +18,8 @@ public final class LinearReferenceCommand implements Command, Main.FlagDeclaring
     return Set.of("genres");
   }
 
-  private static final String DEFAULT_CROSSES = "user,item,category,user_category,user_item";
+  private static final String DEFAULT_CROSSES =
+      "user,item,category,user_category,user_item,recent_category_category";
 
   @Override
   public String summary() {

@@ -301,14 +301,34 @@ public final class ModelConfig {
           new Option<>(
               "wide.crosses",
               WideCross.parseList(
-                  "user,item,category,user_category,user_shop,user_brand,user_item,scene_category"),
+                  "user,item,category,user_category,user_shop,user_brand,user_item,scene_category,"
+                      + "recent_category_category"),
               "the wide part's crosses, comma separated, from: user, item, category,"
-                  + " user_category, user_shop, user_brand, user_item, scene_category (a cross with"
-                  + " a missing id is inactive for that sample)",
+                  + " user_category, user_shop, user_brand, user_item, scene_category,"
+                  + " recent_category_category (the categories of the user's newest"
+                  + " wide.recent_behaviours behaviours × the candidate's category); a cross with a"
+                  + " missing id is inactive for that sample",
               WideCross::parseList,
               WideCross::formatList,
               v -> !v.isEmpty(),
               "a non-empty list of crosses"));
+  public static final Option<Double> WIDE_LEARNING_RATE_SCALE =
+      add(
+          new Option<>(
+              "wide.learning_rate_scale",
+              1.0,
+              "multiplier of the optimizer's learning rate for the wide table (the deep part keeps"
+                  + " the optimizer's own)",
+              Double::valueOf,
+              String::valueOf,
+              v -> Double.isFinite(v) && v > 0,
+              "finite and > 0"));
+  public static final Option<Integer> WIDE_RECENT_BEHAVIOURS =
+      intOpt(
+          "wide.recent_behaviours",
+          4,
+          1,
+          "how many of the window's newest behaviours the recent_category_category cross reads");
   public static final Option<Long> WIDE_HASH_SEED =
       add(
           new Option<>(

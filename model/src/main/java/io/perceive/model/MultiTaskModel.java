@@ -84,23 +84,21 @@ public final class MultiTaskModel {
     private final SharingBlock.UserPart part;
     private final INDArray priceLogits;
     private final INDArray interaction; // W u [G, E_item] or null
-    // the wide part's user-side ids: its crosses combine them with each candidate's ids
-    private final long[] userIds; // [G]
-    private final int[] scenes; // [G]
+    // the wide part's user-side ids (null when it is off): its crosses combine them with each
+    // candidate's ids
+    private final WidePart.UserKeys wideKeys;
 
     UserRepresentation(
         INDArray u,
         SharingBlock.UserPart part,
         INDArray priceLogits,
         INDArray interaction,
-        long[] userIds,
-        int[] scenes) {
+        WidePart.UserKeys wideKeys) {
       this.u = u;
       this.part = part;
       this.priceLogits = priceLogits;
       this.interaction = interaction;
-      this.userIds = userIds.clone();
-      this.scenes = scenes.clone();
+      this.wideKeys = wideKeys;
     }
 
     /** u [G, userRepresentationWidth]. */
@@ -178,8 +176,10 @@ public final class MultiTaskModel {
                 cfg.get(ModelConfig.WIDE_BUCKETS),
                 tasks.size(),
                 cfg.get(ModelConfig.WIDE_CROSSES),
+                cfg.get(ModelConfig.WIDE_RECENT_BEHAVIOURS),
                 cfg.get(ModelConfig.WIDE_HASH_SEED),
-                cfg.get(ModelConfig.WIDE_PER_SAMPLE_STEPS))
+                cfg.get(ModelConfig.WIDE_PER_SAMPLE_STEPS),
+                cfg.get(ModelConfig.WIDE_LEARNING_RATE_SCALE))
             : null;
   }
 
@@ -322,8 +322,7 @@ public final class MultiTaskModel {
         interaction == null
             ? null
             : interaction.forward(p, u, c == null ? null : c.interaction); // [G, E_item]
-    return new UserRepresentation(
-        u, block.encodeUser(p, u), priceLogits, q, users.userIds(), users.scenes());
+    return new UserRepresentation(u, block.encodeUser(p, u), priceLogits, q, wideKeys(users));
   }
 
   /** du [G, 256] → gradients of the whole user side. */
@@ -522,8 +521,16 @@ public final class MultiTaskModel {
       w.itemView.write(0, host, 0, rows * width);
       inf.run(w.item, 0, from, rows, z);
     }
-    addWide(p, user.userIds, user.scenes, group, cand, z);
+    addWide(p, user.wideKeys, group, cand, z);
     return predictions(z);
+  }
+
+  /** The wide part's user-side ids of G users (null when it is off). */
+  private WidePart.UserKeys wideKeys(Users users) {
+    if (wide == null) return null;
+    SequenceInput seq = users.sequence();
+    return WidePart.UserKeys.of(
+        users.userIds(), users.scenes(), seq.categoryIds(), seq.mask(), seq.steps(), wide.recent());
   }
 
   /**
@@ -531,9 +538,9 @@ public final class MultiTaskModel {
    * samples' active buckets for its backward pass (null when disabled).
    */
   private int[] addWide(
-      ParameterSet p, long[] userIds, int[] scenes, int[] group, Candidates cand, double[][] z) {
+      ParameterSet p, WidePart.UserKeys keys, int[] group, Candidates cand, double[][] z) {
     if (wide == null) return null;
-    int[] active = wide.buckets(userIds, scenes, group, cand);
+    int[] active = wide.buckets(keys, group, cand);
     wide.addLogits(p, active, z);
     return active;
   }
@@ -558,7 +565,7 @@ public final class MultiTaskModel {
     for (int i = 0; i < identity.length; i++) identity[i] = i;
     INDArray item = itemInput(p, cand, rep, identity, null);
     double[][] z = logits(block.forwardUnsplit(p, rep.u, item));
-    addWide(p, perPair.userIds(), perPair.scenes(), identity, cand, z);
+    addWide(p, rep.wideKeys, identity, cand, z);
     return predictions(z);
   }
 
@@ -577,14 +584,7 @@ public final class MultiTaskModel {
     INDArray item = itemInput(p, batch.candidates(), user, batch.group(), ic);
     SharingBlock.Output out = block.forward(p, user.part, batch.group(), item, ic.block);
     double[][] z = logits(out);
-    int[] active =
-        addWide(
-            p,
-            batch.users().userIds(),
-            batch.users().scenes(),
-            batch.group(),
-            batch.candidates(),
-            z);
+    int[] active = addWide(p, user.wideKeys, batch.group(), batch.candidates(), z);
     int s = batch.samples();
     double[][] dz = new double[tasks.size()][s];
     int levels = cfg.get(ModelConfig.PRICE_LEVELS);
@@ -629,8 +629,7 @@ public final class MultiTaskModel {
     UserRepresentation user = encodeUser(p, batch.users(), null);
     INDArray item = itemInput(p, batch.candidates(), user, batch.group(), null);
     double[][] z = logits(block.forward(p, user.part, batch.group(), item, null));
-    addWide(
-        p, batch.users().userIds(), batch.users().scenes(), batch.group(), batch.candidates(), z);
+    addWide(p, user.wideKeys, batch.group(), batch.candidates(), z);
     int levels = cfg.get(ModelConfig.PRICE_LEVELS);
     return losses(
         z,

@@ -44,6 +44,13 @@ public final class LinearReference {
 
   private static final int BUCKETS = 1 << 22; // ~100k ratings: collisions are negligible
   private static final long SEED = 17;
+  private static final int RECENT = 4; // wide.recent_behaviours' default
+
+  private static long[] filled(int n, long v) {
+    long[] a = new long[n];
+    java.util.Arrays.fill(a, v);
+    return a;
+  }
 
   /** One task's online logistic regression. */
   private static final class Learner {
@@ -97,12 +104,14 @@ public final class LinearReference {
    * Runs the reference over time-sorted ratings; results by task name (click, conversion, order).
    */
   public static Map<String, TaskResult> run(List<MovieLensReplay.Rating> ratings, Settings s) {
-    WidePart hash = new WidePart(BUCKETS, 1, s.crosses(), SEED, false);
+    WidePart hash = new WidePart(BUCKETS, 1, s.crosses(), RECENT, SEED, false, 1.0);
     Learner click = new Learner(s), conversion = new Learner(s), order = new Learner(s);
     Map<String, Long> genreIds = new LinkedHashMap<>();
-    int[] features = new int[s.crosses().size() + 32];
+    int[] features = new int[hash.slots() + 64];
     int[] group = {0};
     int[] scene = {0}; // one scene: "rating"
+    long[] recentCategories = new long[RECENT]; // the user's newest first genres, newest first
+    Map<Long, long[]> recentOf = new java.util.HashMap<>();
     for (MovieLensReplay.Rating r : ratings) {
       String[] genres =
           r.genres().isEmpty()
@@ -124,7 +133,13 @@ public final class LinearReference {
               new long[] {-1},
               new long[] {genreCodes[0]},
               new float[0]);
-      int[] active = hash.buckets(new long[] {r.userId()}, scene, group, cand);
+      long[] mine = recentOf.computeIfAbsent(r.userId(), u -> filled(RECENT, -1));
+      System.arraycopy(mine, 0, recentCategories, 0, RECENT);
+      int[] active =
+          hash.buckets(
+              new WidePart.UserKeys(new long[] {r.userId()}, scene, recentCategories, RECENT),
+              group,
+              cand);
       int n = 0;
       for (int b : active) if (b >= 0) features[n++] = b;
       if (s.genres())
@@ -136,6 +151,10 @@ public final class LinearReference {
       click.observe(features, n, isClick);
       order.observe(features, n, isOrder);
       if (isClick) conversion.observe(features, n, isOrder);
+      // this rating becomes the user's newest behaviour (the job's window: its own event is never
+      // in the window of its sample)
+      System.arraycopy(mine, 0, mine, 1, RECENT - 1);
+      mine[0] = genreCodes[0];
     }
     Map<String, TaskResult> m = new LinkedHashMap<>();
     m.put("click", click.result());

@@ -20,6 +20,7 @@ public final class Gradients {
   private final Map<String, INDArray> views = new HashMap<>();
   private final Map<String, RowAccumulator> sparse = new LinkedHashMap<>();
   private final Map<String, Double> stepScales = new HashMap<>();
+  private final Map<String, Double> learningRateScales = new HashMap<>();
 
   Gradients(ParameterSet params) {
     this.params = params;
@@ -102,6 +103,24 @@ public final class Gradients {
     if (!(s > 0) || !Double.isFinite(s))
       throw new IllegalArgumentException(table + ": step scale must be finite and > 0, got " + s);
     stepScales.put(table, s);
+  }
+
+  /**
+   * Asks the optimizer to multiply its learning rate by {@code s} for table {@code table}'s rows (a
+   * per-table learning rate, e.g. the wide part's {@code wide.learning_rate_scale}). Default 1.
+   */
+  public void setLearningRateScale(String table, double s) {
+    if (!sparse.containsKey(table))
+      throw new IllegalArgumentException("no embedding table named '" + table + "'");
+    if (!(s > 0) || !Double.isFinite(s))
+      throw new IllegalArgumentException(
+          table + ": learning-rate scale must be finite and > 0, got " + s);
+    learningRateScales.put(table, s);
+  }
+
+  /** The learning-rate scale of a table ({@link #setLearningRateScale}); 1 unless set. */
+  public double learningRateScale(String table) {
+    return learningRateScales.getOrDefault(table, 1.0);
   }
 
   /** The step scale of a table ({@link #setStepScale}); 1 unless set. */

@@ -28,7 +28,14 @@ public enum WideCross {
   /** the request's scene × the candidate's category. */
   SCENE_CATEGORY("scene_category"),
   /** the candidate's category alone (a category's level across users). */
-  CATEGORY("category");
+  CATEGORY("category"),
+  /**
+   * category of each of the user's newest behaviours × the candidate's category (one slot per
+   * behaviour, {@code wide.recent_behaviours} of them; a category seen twice counts twice): the
+   * session's intent as Wide &amp; Deep's "installed app × impressed app" cross, shared by all
+   * users, so it is learned from every user's events rather than from one user's.
+   */
+  RECENT_CATEGORY_CATEGORY("recent_category_category");
 
   private final String key;
 

@@ -37,29 +37,103 @@ public final class WidePart {
   private final int shift; // 64 - log2(buckets): the bucket is the hash's top bits
   private final int tasks;
   private final WideCross[] crosses;
+  private final int[] slotOf; // first slot of each cross in a sample's row of active buckets
+  private final int slots; // active-bucket slots per sample
+  private final int recent; // behaviours of RECENT_CATEGORY_CATEGORY
   private final long seed;
   private final boolean perSampleSteps;
+  private final double learningRateScale;
+
+  /**
+   * The user-side ids the crosses read, per group: user id, the request's scene code and the
+   * categories of the newest behaviours of the window, newest first (-1 = none), {@code recent} per
+   * group. Kept in the model's user representation so that split scoring sees the same crosses.
+   */
+  public record UserKeys(long[] userIds, int[] scenes, long[] recentCategories, int recent) {
+    public UserKeys {
+      if (scenes.length != userIds.length || recentCategories.length != userIds.length * recent)
+        throw new IllegalArgumentException(
+            "user keys: "
+                + userIds.length
+                + " users, "
+                + scenes.length
+                + " scenes, "
+                + recentCategories.length
+                + " recent categories (expected × "
+                + recent
+                + ")");
+      userIds = userIds.clone();
+      scenes = scenes.clone();
+      recentCategories = recentCategories.clone();
+    }
+
+    public int users() {
+      return userIds.length;
+    }
+
+    /**
+     * The keys of G users from their ids, scenes and behaviour windows ({@code categoryIds} and
+     * {@code mask} [G × steps], left-padded, newest last).
+     */
+    public static UserKeys of(
+        long[] userIds, int[] scenes, long[] categoryIds, float[] mask, int steps, int recent) {
+      int g = userIds.length;
+      long[] rc = new long[g * recent];
+      java.util.Arrays.fill(rc, -1);
+      for (int u = 0; u < g; u++) {
+        int k = 0;
+        for (int t = steps - 1; t >= 0 && k < recent; t--) {
+          int i = u * steps + t;
+          if (mask[i] == 0f) break; // left padding: nothing older
+          rc[u * recent + k++] = categoryIds[i];
+        }
+      }
+      return new UserKeys(userIds, scenes, rc, recent);
+    }
+  }
 
   /**
    * @param buckets rows of the table, a power of two ≥ 2
    * @param tasks binary task logits (the table's width)
    * @param crosses the active feature families, at least one
    * @param seed seed of the bucket hash
+   * @param recent behaviours of {@link WideCross#RECENT_CATEGORY_CATEGORY} (≥ 1)
    * @param perSampleSteps step this table on the minibatch's summed gradient (see the class doc)
+   * @param learningRateScale multiplier of the optimizer's learning rate for this table (> 0)
    */
   public WidePart(
-      int buckets, int tasks, List<WideCross> crosses, long seed, boolean perSampleSteps) {
+      int buckets,
+      int tasks,
+      List<WideCross> crosses,
+      int recent,
+      long seed,
+      boolean perSampleSteps,
+      double learningRateScale) {
     if (buckets < 2 || Integer.bitCount(buckets) != 1)
       throw new IllegalArgumentException(
           "wide buckets must be a power of two >= 2, got " + buckets);
     if (tasks < 1) throw new IllegalArgumentException("wide part needs >= 1 task, got " + tasks);
     if (crosses.isEmpty()) throw new IllegalArgumentException("wide part needs >= 1 cross");
+    if (!(learningRateScale > 0) || !Double.isFinite(learningRateScale))
+      throw new IllegalArgumentException(
+          "wide learning-rate scale must be finite and > 0, got " + learningRateScale);
+    if (recent < 1)
+      throw new IllegalArgumentException("wide recent behaviours must be >= 1, got " + recent);
     this.buckets = buckets;
     this.shift = 64 - Integer.numberOfTrailingZeros(buckets);
     this.tasks = tasks;
     this.crosses = crosses.toArray(new WideCross[0]);
+    this.recent = recent;
+    this.slotOf = new int[this.crosses.length];
+    int n = 0;
+    for (int c = 0; c < this.crosses.length; c++) {
+      slotOf[c] = n;
+      n += this.crosses[c] == WideCross.RECENT_CATEGORY_CATEGORY ? recent : 1;
+    }
+    this.slots = n;
     this.seed = seed;
     this.perSampleSteps = perSampleSteps;
+    this.learningRateScale = learningRateScale;
   }
 
   public int buckets() {
@@ -74,33 +148,64 @@ public final class WidePart {
     return List.of(crosses);
   }
 
+  /** Behaviours of {@link WideCross#RECENT_CATEGORY_CATEGORY}. */
+  public int recent() {
+    return recent;
+  }
+
+  /** Active-bucket slots per sample (one per cross, {@link #recent()} for the recent cross). */
+  public int slots() {
+    return slots;
+  }
+
+  /** The slot of cross {@code c}'s first bucket in a sample's row of {@link #buckets}. */
+  public int slotOf(WideCross c) {
+    for (int k = 0; k < crosses.length; k++) if (crosses[k] == c) return slotOf[k];
+    throw new IllegalArgumentException("cross " + c.key() + " is not configured");
+  }
+
   /** Registers the table, initialised to zero: an untrained wide part adds nothing. */
   public void register(ParameterSet.Builder b) {
     b.table(TABLE, buckets, tasks, 0.0);
   }
 
   /**
-   * The active buckets of S samples: [S × crosses], -1 where a cross is inactive (an id missing).
+   * The active buckets of S samples: [S × {@link #slots()}], -1 where a cross is inactive (an id
+   * missing).
    *
-   * @param userIds [G] user of each group
-   * @param scenes [G] the request's scene code of each group (-1 = missing)
+   * @param keys the user-side ids of G groups
    * @param group [S] the group of each sample
    */
-  public int[] buckets(long[] userIds, int[] scenes, int[] group, Candidates cand) {
+  public int[] buckets(UserKeys keys, int[] group, Candidates cand) {
     int s = cand.size();
     if (group.length != s)
       throw new IllegalArgumentException(
           "group has " + group.length + " entries for " + s + " candidates");
+    if (keys.recent() != recent)
+      throw new IllegalArgumentException(
+          "user keys hold " + keys.recent() + " recent behaviours, expected " + recent);
+    long[] userIds = keys.userIds();
+    int[] scenes = keys.scenes();
+    long[] recentCategories = keys.recentCategories();
     int n = crosses.length;
-    int[] r = new int[s * n];
+    int[] r = new int[s * slots];
     for (int i = 0; i < s; i++) {
       int g = group[i];
+      if (g < 0 || g >= userIds.length)
+        throw new IllegalArgumentException(
+            "sample " + i + " has group " + g + " of " + userIds.length);
       long user = userIds[g];
       long item = cand.itemIds()[i];
       long category = cand.categoryIds()[i];
       for (int c = 0; c < n; c++) {
         WideCross x = crosses[c];
-        r[i * n + c] =
+        int o = i * slots + slotOf[c];
+        if (x == WideCross.RECENT_CATEGORY_CATEGORY) {
+          for (int k = 0; k < recent; k++)
+            r[o + k] = bucket(x, recentCategories[g * recent + k], category);
+          continue;
+        }
+        r[o] =
             switch (x) {
               case USER -> bucket(x, user, 0);
               case ITEM -> bucket(x, item, 0);
@@ -110,6 +215,7 @@ public final class WidePart {
               case USER_BRAND -> bucket(x, user, cand.brandIds()[i]);
               case USER_ITEM -> bucket(x, user, item);
               case SCENE_CATEGORY -> bucket(x, scenes[g], category);
+              case RECENT_CATEGORY_CATEGORY -> throw new AssertionError(); // handled above
             };
       }
     }
@@ -141,7 +247,7 @@ public final class WidePart {
       throw new IllegalArgumentException("expected " + tasks + " task logits, got " + z.length);
     EmbeddingTable t = p.table(TABLE);
     HostView w = HostView.of(t.weights());
-    int n = crosses.length;
+    int n = slots;
     int s = active.length / n;
     for (int i = 0; i < s; i++)
       for (int c = 0; c < n; c++) {
@@ -156,7 +262,7 @@ public final class WidePart {
    * active bucket of a sample receives that sample's dz row.
    */
   public void backward(Gradients g, int[] active, double[][] dz) {
-    int n = crosses.length;
+    int n = slots;
     int s = active.length / n;
     double[] values = new double[s * tasks]; // [S, tasks] row-major
     for (int k = 0; k < tasks; k++) for (int i = 0; i < s; i++) values[i * tasks + k] = dz[k][i];
@@ -174,6 +280,7 @@ public final class WidePart {
       }
     g.accumulate(TABLE, rows, values, sampleOf, tasks, 0);
     if (perSampleSteps) g.setStepScale(TABLE, s);
+    if (learningRateScale != 1) g.setLearningRateScale(TABLE, learningRateScale);
   }
 
   /** murmur3's 64-bit finaliser. */

@@ -30,30 +30,45 @@ class WidePartTest {
 
   @Test
   void bucketsAreSeededDeterministicAndMissingIdsMakeACrossInactive() {
-    WidePart w = new WidePart(1 << 10, 3, ALL, 7, true);
+    WidePart w = new WidePart(1 << 10, 3, ALL, 2, 7, true, 1.0);
     Candidates c =
         candidates(
             new long[] {5, 5, -1},
             new long[] {2, -1, 2},
             new long[] {-1, 3, 3},
             new long[] {1, 1, 1});
-    int[] a = w.buckets(new long[] {10, -1}, new int[] {0, -1}, new int[] {0, 0, 1}, c);
-    int n = ALL.size();
+    // user 10 (scene 0) saw categories 7 then 8 (newest last, one padding step); the unknown
+    // user has an empty window
+    WidePart.UserKeys keys =
+        WidePart.UserKeys.of(
+            new long[] {10, -1},
+            new int[] {0, -1},
+            new long[] {-1, 7, 8, -1, -1, -1},
+            new float[] {0, 1, 1, 0, 0, 0},
+            3,
+            2);
+    assertThat(keys.recentCategories()).containsExactly(8, 7, -1, -1);
+    int[] a = w.buckets(keys, new int[] {0, 0, 1}, c);
+    int n = w.slots();
+    assertThat(n).isEqualTo(ALL.size() + 1); // the recent cross takes two slots
     assertThat(a).hasSize(3 * n);
-    assertThat(w.buckets(new long[] {10, -1}, new int[] {0, -1}, new int[] {0, 0, 1}, c))
-        .containsExactly(a);
+    assertThat(w.buckets(keys, new int[] {0, 0, 1}, c)).containsExactly(a);
     for (int b : a) assertThat(b).isBetween(-1, (1 << 10) - 1);
     // sample 0: user 10, item 5, shop 2, brand missing, category 1, scene 0
-    assertThat(a[WideCross.USER_BRAND.ordinal()]).isEqualTo(-1);
-    assertThat(a[WideCross.USER_SHOP.ordinal()]).isNotNegative();
-    assertThat(a[WideCross.SCENE_CATEGORY.ordinal()]).isNotNegative();
-    // sample 2: unknown user and scene → only item (missing here too) and category-only crosses
+    assertThat(a[w.slotOf(WideCross.USER_BRAND)]).isEqualTo(-1);
+    assertThat(a[w.slotOf(WideCross.USER_SHOP)]).isNotNegative();
+    assertThat(a[w.slotOf(WideCross.SCENE_CATEGORY)]).isNotNegative();
+    int recent = w.slotOf(WideCross.RECENT_CATEGORY_CATEGORY);
+    assertThat(a[recent]).isEqualTo(w.bucket(WideCross.RECENT_CATEGORY_CATEGORY, 8, 1));
+    assertThat(a[recent + 1]).isEqualTo(w.bucket(WideCross.RECENT_CATEGORY_CATEGORY, 7, 1));
+    // sample 2: unknown user, scene and window → only the category-only cross (its item is missing)
     for (WideCross x : ALL)
-      assertThat(a[2 * n + x.ordinal()])
+      assertThat(a[2 * n + w.slotOf(x)])
           .as(x.key())
           .matches(b -> x == WideCross.CATEGORY ? b >= 0 : b == -1);
+    assertThat(a[2 * n + recent + 1]).isEqualTo(-1);
     // the same ids in another cross, or with another seed, land elsewhere (over many ids)
-    WidePart other = new WidePart(1 << 10, 3, ALL, 8, true);
+    WidePart other = new WidePart(1 << 10, 3, ALL, 2, 8, true, 1.0);
     int same = 0, swapped = 0;
     for (long u = 0; u < 200; u++) {
       if (w.bucket(WideCross.USER_ITEM, u, 3) == other.bucket(WideCross.USER_ITEM, u, 3)) same++;
@@ -69,7 +84,7 @@ class WidePartTest {
     // 50,000 distinct user×item crosses into 2^18 buckets: a uniform hash leaves
     // B(1 - (1 - 1/B)^n) distinct buckets
     int buckets = 1 << 18;
-    WidePart w = new WidePart(buckets, 3, List.of(WideCross.USER_ITEM), 1, true);
+    WidePart w = new WidePart(buckets, 3, List.of(WideCross.USER_ITEM), 1, 1, true, 1.0);
     Set<Integer> used = new HashSet<>();
     int n = 0;
     for (long u = 0; u < 500; u++)
@@ -81,10 +96,12 @@ class WidePartTest {
 
   @Test
   void refusesBadSizes() {
-    assertThatThrownBy(() -> new WidePart(1000, 3, ALL, 1, true))
+    assertThatThrownBy(() -> new WidePart(1000, 3, ALL, 1, 1, true, 1.0))
         .hasMessageContaining("power of two");
-    assertThatThrownBy(() -> new WidePart(1024, 3, List.of(), 1, true))
+    assertThatThrownBy(() -> new WidePart(1024, 3, List.of(), 1, 1, true, 1.0))
         .hasMessageContaining("cross");
+    assertThatThrownBy(() -> new WidePart(1024, 3, ALL, 0, 1, true, 1.0))
+        .hasMessageContaining("recent behaviours");
     assertThatThrownBy(() -> WideCross.parseList("user,usr_item")).hasMessageContaining("usr_item");
     assertThatThrownBy(() -> WideCross.parseList("user,user")).hasMessageContaining("twice");
     assertThat(WideCross.parseList(WideCross.formatList(ALL))).isEqualTo(ALL);
@@ -130,6 +147,18 @@ class WidePartTest {
     return b;
   }
 
+  /** One group per sample, scene 0, no behaviours. */
+  private static WidePart.UserKeys keys(long[] users) {
+    int s = users.length;
+    return new WidePart.UserKeys(users, new int[s], filled(s * 2, -1), 2);
+  }
+
+  private static long[] filled(int n, long v) {
+    long[] a = new long[n];
+    Arrays.fill(a, v);
+    return a;
+  }
+
   private static int[] identity(int s) {
     int[] g = new int[s];
     for (int i = 0; i < s; i++) g[i] = i;
@@ -143,7 +172,7 @@ class WidePartTest {
    * log-loss].
    */
   private static double[] train(boolean perSampleSteps) {
-    WidePart wide = new WidePart(1 << 12, 3, ALL, 3, perSampleSteps);
+    WidePart wide = new WidePart(1 << 12, 3, ALL, 2, 3, perSampleSteps, 1.0);
     ParameterSet.Builder pb = ParameterSet.builder(DataType.FLOAT);
     wide.register(pb);
     ParameterSet p = pb.build(1);
@@ -156,7 +185,7 @@ class WidePartTest {
     double logLoss = 0;
     for (int k = 0; k < batches; k++) {
       Batch b = draw(w, s);
-      int[] active = wide.buckets(b.users, new int[s], identity(s), b.cand);
+      int[] active = wide.buckets(keys(b.users), identity(s), b.cand);
       double[][] z = new double[3][s];
       wide.addLogits(p, active, z);
       double[][] dz = new double[3][s];
@@ -194,7 +223,7 @@ class WidePartTest {
 
   @Test
   void gradientsMatchFiniteDifferences() {
-    WidePart wide = new WidePart(64, 3, ALL, 5, true); // few buckets: collisions sum
+    WidePart wide = new WidePart(64, 3, ALL, 2, 5, true, 1.0); // few buckets: collisions sum
     ParameterSet.Builder pb = ParameterSet.builder(DataType.DOUBLE);
     wide.register(pb);
     ParameterSet p = pb.build(1);
@@ -217,7 +246,10 @@ class WidePartTest {
       group[i] = i % 3;
       conv[i] = b.click[i] == 1 ? (i % 2 == 0 ? 1 : 0) : Float.NaN;
     }
-    int[] active = wide.buckets(users, scenes, group, cand);
+    WidePart.UserKeys keys =
+        WidePart.UserKeys.of(
+            users, scenes, new long[] {3, 4, -1, 5, -1, -1}, new float[] {1, 1, 0, 1, 0, 0}, 2, 2);
+    int[] active = wide.buckets(keys, group, cand);
     java.util.function.ToDoubleFunction<ParameterSet> loss =
         q -> {
           double[][] z = new double[3][20];
