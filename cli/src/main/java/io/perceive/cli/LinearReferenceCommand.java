@@ -37,6 +37,8 @@ public final class LinearReferenceCommand implements Command, Main.FlagDeclaring
         "  --initial-accumulator A  Adagrad's initial accumulator (default 0.1)",
         "  --crosses LIST           wide crosses (default " + DEFAULT_CROSSES + ")",
         "  --genres                 also user × every genre of the film",
+        "  --batch B                score B samples per task with the same weights, then step once on"
+            + " their summed gradient (default 1: per sample)",
         "",
         "Prints prequential AUC and log-loss over the last half of each task's samples (click ="
             + " rating >= 4, order = rating = 5, conversion = rating 5 among clicks).",
@@ -45,7 +47,9 @@ public final class LinearReferenceCommand implements Command, Main.FlagDeclaring
 
   @Override
   public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-    args.requireKnown(Set.of("lr", "initial-accumulator", "crosses", "genres"), n -> false);
+    args.requireKnown(
+        Set.of("lr", "initial-accumulator", "crosses", "genres", "batch"), n -> false);
+    int batch = args.intOption("batch", 1, 1, 1_000_000);
     double a0 = args.doubleOption("initial-accumulator", 0.1, 1e-12, 1e6);
     List<WideCross> crosses;
     try {
@@ -56,8 +60,8 @@ public final class LinearReferenceCommand implements Command, Main.FlagDeclaring
     boolean genres = args.flag("genres");
     List<MovieLensReplay.Rating> ratings = MovieLensReplay.load();
     out.printf(
-        "%,d ratings; crosses %s%s; Adagrad initial accumulator %s%n",
-        ratings.size(), WideCross.formatList(crosses), genres ? " + user×genre" : "", a0);
+        "%,d ratings; crosses %s%s; Adagrad initial accumulator %s; batch %d%n",
+        ratings.size(), WideCross.formatList(crosses), genres ? " + user×genre" : "", a0, batch);
     out.println("lr     click AUC  conv AUC  order AUC  click log-loss");
     for (String lrText : args.option("lr", "0.05,0.1,0.2").split(",")) {
       double lr;
@@ -67,7 +71,8 @@ public final class LinearReferenceCommand implements Command, Main.FlagDeclaring
         throw new UsageException("--lr: not a number: " + lrText);
       }
       Map<String, LinearReference.TaskResult> r =
-          LinearReference.run(ratings, new LinearReference.Settings(lr, a0, crosses, genres));
+          LinearReference.run(
+              ratings, new LinearReference.Settings(lr, a0, crosses, genres, batch));
       out.printf(
           "%-6s %9.4f %9.4f %10.4f %15.4f%n",
           lrText.trim(),

@@ -31,8 +31,13 @@ public final class LinearReference {
 
   /** Hyperparameters: Adagrad η and initial accumulator, crosses, extra genre crosses. */
   public record Settings(
-      double learningRate, double initialAccumulator, List<WideCross> crosses, boolean genres) {
+      double learningRate,
+      double initialAccumulator,
+      List<WideCross> crosses,
+      boolean genres,
+      int batch) {
     public Settings {
+      if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
       if (!(learningRate > 0) || !Double.isFinite(learningRate))
         throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
       if (!(initialAccumulator > 0) || !Double.isFinite(initialAccumulator))
@@ -52,16 +57,24 @@ public final class LinearReference {
     return a;
   }
 
-  /** One task's online logistic regression. */
+  /**
+   * One task's online logistic regression. With a batch of 1 it steps after every sample; with a
+   * batch B it scores B samples with the same weights and then takes one Adagrad step per touched
+   * weight on the batch's summed gradient — what the wide part does inside the job's minibatch.
+   */
   private static final class Learner {
     final double lr;
+    final int batch;
     final double[] w = new double[BUCKETS + 1]; // + the bias, last
     final double[] acc;
     final List<Double> scores = new ArrayList<>();
     final List<Float> labels = new ArrayList<>();
+    final Map<Integer, Double> pending = new java.util.HashMap<>(); // weight → summed gradient
+    int inBatch;
 
     Learner(Settings s) {
       this.lr = s.learningRate();
+      this.batch = s.batch();
       this.acc = new double[BUCKETS + 1];
       java.util.Arrays.fill(acc, s.initialAccumulator());
     }
@@ -73,8 +86,20 @@ public final class LinearReference {
       scores.add(p);
       labels.add(label ? 1f : 0f);
       double g = p - (label ? 1 : 0);
-      step(BUCKETS, g);
-      for (int k = 0; k < n; k++) step(features[k], g);
+      if (batch == 1) {
+        step(BUCKETS, g);
+        for (int k = 0; k < n; k++) step(features[k], g);
+        return;
+      }
+      pending.merge(BUCKETS, g, Double::sum);
+      for (int k = 0; k < n; k++) pending.merge(features[k], g, Double::sum);
+      if (++inBatch == batch) flush();
+    }
+
+    void flush() {
+      for (Map.Entry<Integer, Double> e : pending.entrySet()) step(e.getKey(), e.getValue());
+      pending.clear();
+      inBatch = 0;
     }
 
     private void step(int i, double g) {
