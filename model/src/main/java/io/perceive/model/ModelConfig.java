@@ -277,7 +277,7 @@ public final class ModelConfig {
       add(
           new Option<>(
               "wide.enabled",
-              false,
+              true,
               "add a wide part: a linear model over hashed sparse crosses (user, item, user×category,"
                   + " …) whose per-task logit is added to the deep logit (Wide & Deep); its weights"
                   + " are the table wide/crosses of wide.buckets rows × task logits",
@@ -301,13 +301,14 @@ public final class ModelConfig {
           new Option<>(
               "wide.crosses",
               WideCross.parseList(
-                  "user,item,category,user_category,user_shop,user_brand,user_item,scene_category,"
+                  "user,item,category,user_category,user_shop,scene_category,"
                       + "recent_category_category"),
               "the wide part's crosses, comma separated, from: user, item, category,"
                   + " user_category, user_shop, user_brand, user_item, scene_category,"
                   + " recent_category_category (the categories of the user's newest"
                   + " wide.recent_behaviours behaviours × the candidate's category); a cross with a"
-                  + " missing id is inactive for that sample",
+                  + " missing id is inactive for that sample. The default leaves out user_brand and"
+                  + " user_item: almost every such pair occurs once (docs/model-wide.md)",
               WideCross::parseList,
               WideCross::formatList,
               v -> !v.isEmpty(),
