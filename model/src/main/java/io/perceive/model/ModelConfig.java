@@ -280,7 +280,8 @@ public final class ModelConfig {
               true,
               "add a wide part: a linear model over hashed sparse crosses (user, item, user×category,"
                   + " …) whose per-task logit is added to the deep logit (Wide & Deep); its weights"
-                  + " are the table wide/crosses of wide.buckets rows × task logits",
+                  + " are the table wide/crosses of wide.buckets rows × task logits (a config of"
+                  + " format version 1 or 2, written before the wide part, loads as false)",
               ModelConfig::parseBoolean,
               String::valueOf,
               v -> true,
