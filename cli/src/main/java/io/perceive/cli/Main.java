@@ -26,6 +26,7 @@ public final class Main {
     COMMANDS.put("movielens", MovieLensCommand.class);
     COMMANDS.put("serve", ServeCommand.class);
     COMMANDS.put("quality", io.perceive.cli.quality.QualityCommand.class);
+    COMMANDS.put("linear-reference", LinearReferenceCommand.class);
     COMMANDS.put("bench-e2e", io.perceive.cli.bench.BenchE2eCommand.class);
   }
 

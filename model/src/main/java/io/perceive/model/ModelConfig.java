@@ -4,6 +4,7 @@ import io.perceive.model.layers.MissingValueLayer;
 import io.perceive.model.layers.MissingValueLayer.Feature;
 import io.perceive.model.layers.SequenceConfig;
 import io.perceive.model.sharing.SharingMode;
+import io.perceive.model.wide.WideCross;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -23,7 +24,7 @@ import java.util.function.Predicate;
 public final class ModelConfig {
 
   /** Version of the property layout written by {@link #toProperties()}. */
-  public static final int FORMAT_VERSION = 2;
+  public static final int FORMAT_VERSION = 3;
 
   public static final String VERSION_KEY = "model.config.version";
 
@@ -271,6 +272,89 @@ public final class ModelConfig {
               String::valueOf,
               v -> true,
               "true or false"));
+  // --- wide part (Wide & Deep, Cheng et al. 2016)
+  public static final Option<Boolean> WIDE_ENABLED =
+      add(
+          new Option<>(
+              "wide.enabled",
+              true,
+              "add a wide part: a linear model over hashed sparse crosses (user, item, user×category,"
+                  + " …) whose per-task logit is added to the deep logit (Wide & Deep); its weights"
+                  + " are the table wide/crosses of wide.buckets rows × task logits (a config of"
+                  + " format version 1 or 2, written before the wide part, loads as false)",
+              ModelConfig::parseBoolean,
+              String::valueOf,
+              v -> true,
+              "true or false"));
+  public static final Option<Integer> WIDE_BUCKETS =
+      add(
+          new Option<>(
+              "wide.buckets",
+              1 << 18,
+              "rows of the wide part's hashed table (a power of two); docs/model-wide.md sizes it"
+                  + " from the number of distinct crosses and the collision rate",
+              Integer::valueOf,
+              String::valueOf,
+              v -> v >= 2 && Integer.bitCount(v) == 1,
+              "a power of two >= 2"));
+  public static final Option<List<WideCross>> WIDE_CROSSES =
+      add(
+          new Option<>(
+              "wide.crosses",
+              WideCross.parseList(
+                  "user,item,category,user_category,user_shop,scene_category,"
+                      + "recent_category_category"),
+              "the wide part's crosses, comma separated, from: user, item, category,"
+                  + " user_category, user_shop, user_brand, user_item, scene_category,"
+                  + " recent_category_category (the categories of the user's newest"
+                  + " wide.recent_behaviours behaviours × the candidate's category); a cross with a"
+                  + " missing id is inactive for that sample. The default leaves out user_brand and"
+                  + " user_item: almost every such pair occurs once (docs/model-wide.md)",
+              WideCross::parseList,
+              WideCross::formatList,
+              v -> !v.isEmpty(),
+              "a non-empty list of crosses"));
+  public static final Option<Double> WIDE_LEARNING_RATE_SCALE =
+      add(
+          new Option<>(
+              "wide.learning_rate_scale",
+              1.0,
+              "multiplier of the optimizer's learning rate for the wide table (the deep part keeps"
+                  + " the optimizer's own)",
+              Double::valueOf,
+              String::valueOf,
+              v -> Double.isFinite(v) && v > 0,
+              "finite and > 0"));
+  public static final Option<Integer> WIDE_RECENT_BEHAVIOURS =
+      intOpt(
+          "wide.recent_behaviours",
+          4,
+          1,
+          "how many of the window's newest behaviours the recent_category_category cross reads");
+  public static final Option<Long> WIDE_HASH_SEED =
+      add(
+          new Option<>(
+              "wide.hash_seed",
+              0x5EED_0F_3DEL,
+              "seed of the hash that maps a cross to its bucket (part of the model: a snapshot"
+                  + " scores with the buckets it was trained with)",
+              Long::valueOf,
+              String::valueOf,
+              v -> true,
+              "a long"));
+  public static final Option<Boolean> WIDE_PER_SAMPLE_STEPS =
+      add(
+          new Option<>(
+              "wide.per_sample_steps",
+              true,
+              "the optimizer steps the wide table on the minibatch's sum of per-sample gradients"
+                  + " instead of their mean (the scale of per-sample online logistic regression; the"
+                  + " deep part keeps the mean): a user's or item's level then moves after a few"
+                  + " events, not thousands",
+              ModelConfig::parseBoolean,
+              String::valueOf,
+              v -> true,
+              "true or false"));
   public static final Option<Double> CLICK_WEIGHT =
       weightOpt("task.click.weight", 1.0, "weight of the click BCE");
   public static final Option<Double> CONVERSION_WEIGHT =
@@ -390,21 +474,23 @@ public final class ModelConfig {
   }
 
   /**
-   * Parses the properties form. A missing option takes its default; a missing version means 1; an
-   * unknown key, an unknown version or an invalid value is refused.
+   * Parses the properties form. A missing option takes its default; a missing version means the
+   * current one; an unknown key, an unknown version or an invalid value is refused.
    */
   public static ModelConfig fromProperties(Map<String, String> props) {
     String v = props.getOrDefault(VERSION_KEY, String.valueOf(FORMAT_VERSION)).trim();
-    if (!v.equals("1") && !v.equals(String.valueOf(FORMAT_VERSION)))
+    if (!v.equals("1") && !v.equals("2") && !v.equals(String.valueOf(FORMAT_VERSION)))
       throw new IllegalArgumentException(
           "model config format version "
               + v
-              + " is not supported (this build reads 1 and "
+              + " is not supported (this build reads 1, 2 and "
               + FORMAT_VERSION
               + ")");
     Builder b = builder();
     // Version 1 predates interaction.enabled: a model written then has no interaction term.
     if (v.equals("1")) b.set(INTERACTION, false);
+    // Versions 1 and 2 predate the wide part: a model written then has none.
+    if (!v.equals(String.valueOf(FORMAT_VERSION))) b.set(WIDE_ENABLED, false);
     for (Map.Entry<String, String> e : props.entrySet()) {
       if (e.getKey().equals(VERSION_KEY)) continue;
       Option<?> o = OPTIONS.get(e.getKey());

@@ -21,6 +21,7 @@ import io.perceive.model.loss.SoftmaxCrossEntropy;
 import io.perceive.model.loss.SymmetricKlBound;
 import io.perceive.model.sharing.SharingBlock;
 import io.perceive.model.sharing.SharingConfig;
+import io.perceive.model.wide.WidePart;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -36,6 +37,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the behaviour sequence plus its continuous features through a Missing Value Layer, an MMoE-family
  * {@link SharingBlock} over [u, item] with towers for click, conversion and order (ESMM: no order
  * head), a price-preference head on u alone, and the losses of {@code io.perceive.model.loss}.
+ * Optionally a {@link WidePart} (Wide &amp; Deep, Cheng et al. 2016, eq. 3) adds a linear model
+ * over hashed sparse crosses to every task logit: each task's logit = deep logit + Σ wide weights
+ * of the sample's active crosses, and every loss, mask, bound and prediction sees that sum.
  *
  * <p>A stateless description like every layer: parameters live in a {@link ParameterSet} made by
  * {@link #initialise}. Training computes the user side once per (user, request) group and the
@@ -80,13 +84,21 @@ public final class MultiTaskModel {
     private final SharingBlock.UserPart part;
     private final INDArray priceLogits;
     private final INDArray interaction; // W u [G, E_item] or null
+    // the wide part's user-side ids (null when it is off): its crosses combine them with each
+    // candidate's ids
+    private final WidePart.UserKeys wideKeys;
 
     UserRepresentation(
-        INDArray u, SharingBlock.UserPart part, INDArray priceLogits, INDArray interaction) {
+        INDArray u,
+        SharingBlock.UserPart part,
+        INDArray priceLogits,
+        INDArray interaction,
+        WidePart.UserKeys wideKeys) {
       this.u = u;
       this.part = part;
       this.priceLogits = priceLogits;
       this.interaction = interaction;
+      this.wideKeys = wideKeys;
     }
 
     /** u [G, userRepresentationWidth]. */
@@ -118,6 +130,7 @@ public final class MultiTaskModel {
   private final SharingBlock block;
   private final Dense priceHead;
   private final Dense interaction; // u [G, 256] → W u [G, E_item]; null when disabled
+  private final WidePart wide; // null when disabled
   private final List<String> tasks;
 
   public MultiTaskModel(ModelConfig cfg) {
@@ -157,6 +170,17 @@ public final class MultiTaskModel {
             cfg.userRepresentationWidth(),
             cfg.get(ModelConfig.PRICE_LEVELS),
             Activation.IDENTITY);
+    this.wide =
+        cfg.get(ModelConfig.WIDE_ENABLED)
+            ? new WidePart(
+                cfg.get(ModelConfig.WIDE_BUCKETS),
+                tasks.size(),
+                cfg.get(ModelConfig.WIDE_CROSSES),
+                cfg.get(ModelConfig.WIDE_RECENT_BEHAVIOURS),
+                cfg.get(ModelConfig.WIDE_HASH_SEED),
+                cfg.get(ModelConfig.WIDE_PER_SAMPLE_STEPS),
+                cfg.get(ModelConfig.WIDE_LEARNING_RATE_SCALE))
+            : null;
   }
 
   public ModelConfig config() {
@@ -170,6 +194,11 @@ public final class MultiTaskModel {
 
   public SharingBlock sharingBlock() {
     return block;
+  }
+
+  /** The wide part (Wide & Deep), or null when {@code wide.enabled} is false. */
+  public WidePart widePart() {
+    return wide;
   }
 
   /**
@@ -204,6 +233,8 @@ public final class MultiTaskModel {
     block.register(b);
     priceHead.register(b);
     if (interaction != null) interaction.register(b);
+    // last, so that the deep part's initial values do not depend on whether the wide part is on
+    if (wide != null) wide.register(b);
   }
 
   /**
@@ -291,7 +322,7 @@ public final class MultiTaskModel {
         interaction == null
             ? null
             : interaction.forward(p, u, c == null ? null : c.interaction); // [G, E_item]
-    return new UserRepresentation(u, block.encodeUser(p, u), priceLogits, q);
+    return new UserRepresentation(u, block.encodeUser(p, u), priceLogits, q, wideKeys(users));
   }
 
   /** du [G, 256] → gradients of the whole user side. */
@@ -490,7 +521,28 @@ public final class MultiTaskModel {
       w.itemView.write(0, host, 0, rows * width);
       inf.run(w.item, 0, from, rows, z);
     }
+    addWide(p, user.wideKeys, group, cand, z);
     return predictions(z);
+  }
+
+  /** The wide part's user-side ids of G users (null when it is off). */
+  private WidePart.UserKeys wideKeys(Users users) {
+    if (wide == null) return null;
+    SequenceInput seq = users.sequence();
+    return WidePart.UserKeys.of(
+        users.userIds(), users.scenes(), seq.categoryIds(), seq.mask(), seq.steps(), wide.recent());
+  }
+
+  /**
+   * Adds the wide part's logits to the deep logits z [tasks][S] (when enabled) and returns the
+   * samples' active buckets for its backward pass (null when disabled).
+   */
+  private int[] addWide(
+      ParameterSet p, WidePart.UserKeys keys, int[] group, Candidates cand, double[][] z) {
+    if (wide == null) return null;
+    int[] active = wide.buckets(keys, group, cand);
+    wide.addLogits(p, active, z);
+    return active;
   }
 
   /** Scores many candidates of one encoded user (the model split's serving path). */
@@ -512,7 +564,9 @@ public final class MultiTaskModel {
     int[] identity = new int[cand.size()];
     for (int i = 0; i < identity.length; i++) identity[i] = i;
     INDArray item = itemInput(p, cand, rep, identity, null);
-    return predictions(logits(block.forwardUnsplit(p, rep.u, item)));
+    double[][] z = logits(block.forwardUnsplit(p, rep.u, item));
+    addWide(p, rep.wideKeys, identity, cand, z);
+    return predictions(z);
   }
 
   // ------------------------------------------------------------------ training
@@ -530,6 +584,7 @@ public final class MultiTaskModel {
     INDArray item = itemInput(p, batch.candidates(), user, batch.group(), ic);
     SharingBlock.Output out = block.forward(p, user.part, batch.group(), item, ic.block);
     double[][] z = logits(out);
+    int[] active = addWide(p, user.wideKeys, batch.group(), batch.candidates(), z);
     int s = batch.samples();
     double[][] dz = new double[tasks.size()][s];
     int levels = cfg.get(ModelConfig.PRICE_LEVELS);
@@ -541,6 +596,7 @@ public final class MultiTaskModel {
     INDArray[] dOut = new INDArray[tasks.size()];
     for (int t = 0; t < tasks.size(); t++) dOut[t] = matrix(dz[t], s, 1, p.dataType());
     SharingBlock.Grad bg = block.backward(p, g, dOut, ic.block);
+    if (wide != null) wide.backward(g, active, dz); // the wide logit's gradient is dz itself
     INDArray dQ = backwardItem(p, g, bg.dItem(), ic, user.users());
     INDArray du = bg.dUser(); // [G, 256]
     if (dQ != null) du.addi(interaction.backward(p, g, dQ, uc.interaction));
@@ -573,6 +629,7 @@ public final class MultiTaskModel {
     UserRepresentation user = encodeUser(p, batch.users(), null);
     INDArray item = itemInput(p, batch.candidates(), user, batch.group(), null);
     double[][] z = logits(block.forward(p, user.part, batch.group(), item, null));
+    addWide(p, user.wideKeys, batch.group(), batch.candidates(), z);
     int levels = cfg.get(ModelConfig.PRICE_LEVELS);
     return losses(
         z,

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.perceive.model.sharing.SharingMode;
+import io.perceive.model.wide.WideCross;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -28,16 +29,23 @@ class ModelConfigTest {
             .set(ModelConfig.ESMM, true)
             .set(ModelConfig.KL_WEIGHT, 0.0)
             .set(ModelConfig.SEED, -7L)
+            .set(ModelConfig.WIDE_ENABLED, true)
+            .set(ModelConfig.WIDE_BUCKETS, 1 << 12)
+            .set(ModelConfig.WIDE_CROSSES, WideCross.parseList("user_category,user"))
+            .set(ModelConfig.WIDE_HASH_SEED, -3L)
+            .set(ModelConfig.WIDE_PER_SAMPLE_STEPS, false)
             .set(
                 ModelConfig.ITEM_FEATURES,
                 ModelConfig.parseFeatures("x", "price:log1p,a:standard:1.5:0.25,b:none"))
             .build();
     Map<String, String> props = c.toProperties();
-    assertThat(props).containsEntry(ModelConfig.VERSION_KEY, "2");
+    assertThat(props).containsEntry(ModelConfig.VERSION_KEY, "3");
     ModelConfig back = ModelConfig.fromProperties(props);
     assertThat(back).isEqualTo(c);
     assertThat(back.toProperties()).isEqualTo(props);
     assertThat(back.itemFeatures()).isEqualTo(c.itemFeatures());
+    assertThat(back.get(ModelConfig.WIDE_CROSSES))
+        .containsExactly(WideCross.USER_CATEGORY, WideCross.USER);
     assertThat(ModelConfig.fromProperties(Map.of())).isEqualTo(ModelConfig.defaults());
     assertThat(ModelConfig.fromProperties(Map.of("user.profile_features", "")).profileFeatures())
         .isEmpty();
@@ -53,11 +61,28 @@ class ModelConfigTest {
   }
 
   @Test
+  void versionOneAndTwoConfigsMeanTheModelWithoutTheWidePart() {
+    for (String v : new String[] {"1", "2"}) {
+      ModelConfig old = ModelConfig.fromProperties(Map.of(ModelConfig.VERSION_KEY, v));
+      assertThat(old.get(ModelConfig.WIDE_ENABLED)).as("version " + v).isFalse();
+    }
+    ModelConfig on = ModelConfig.defaults().toBuilder().set(ModelConfig.WIDE_ENABLED, true).build();
+    assertThat(ModelConfig.fromProperties(on.toProperties()).get(ModelConfig.WIDE_ENABLED))
+        .isTrue();
+  }
+
+  @Test
   void refusesUnknownKeysVersionsAndBadValues() {
+    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("wide.buckets", "1000")))
+        .hasMessageContaining("wide.buckets must be a power of two");
+    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("wide.crosses", "user,shop")))
+        .hasMessageContaining("unknown wide cross 'shop'");
+    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("wide.crosses", "")))
+        .hasMessageContaining("wide.crosses must be a non-empty list");
     assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("sharing.exprets", "4")))
         .hasMessageContaining("unknown model config key sharing.exprets");
-    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of(ModelConfig.VERSION_KEY, "3")))
-        .hasMessageContaining("version 3 is not supported");
+    assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of(ModelConfig.VERSION_KEY, "4")))
+        .hasMessageContaining("version 4 is not supported");
     assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("sharing.experts", "1")))
         .hasMessageContaining("sharing.experts must be >= 2");
     assertThatThrownBy(() -> ModelConfig.fromProperties(Map.of("task.kl.weight", "abc")))

@@ -49,7 +49,9 @@ final class ModelFixtures {
         .set(ModelConfig.EXPERT_HIDDEN, 4)
         .set(ModelConfig.BOTTOM_HIDDEN, 5)
         .set(ModelConfig.TOWER_HIDDEN, 3)
-        .set(ModelConfig.PRICE_LEVELS, 3);
+        .set(ModelConfig.PRICE_LEVELS, 3)
+        // the deep model alone unless a test turns the wide part on (WideAndDeepTest)
+        .set(ModelConfig.WIDE_ENABLED, false);
   }
 
   /** G users with windows of T = window steps (some left-padded), S samples over them. */

@@ -59,6 +59,7 @@ public final class EmbeddingTable {
   }
 
   void initialise(Random rnd) {
+    if (initStd == 0) return; // zero-initialised (the wide part): the weights are zeros already
     double[] v = new double[rows * dim];
     for (int i = 0; i < v.length; i++) v[i] = rnd.nextGaussian() * initStd;
     weights.assign(Nd4j.create(v, new long[] {rows, dim}, 'c').castTo(weights.dataType()));

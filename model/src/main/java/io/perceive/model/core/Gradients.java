@@ -19,6 +19,8 @@ public final class Gradients {
   private final INDArray flat;
   private final Map<String, INDArray> views = new HashMap<>();
   private final Map<String, RowAccumulator> sparse = new LinkedHashMap<>();
+  private final Map<String, Double> stepScales = new HashMap<>();
+  private final Map<String, Double> learningRateScales = new HashMap<>();
 
   Gradients(ParameterSet params) {
     this.params = params;
@@ -87,6 +89,43 @@ public final class Gradients {
     RowAccumulator acc = sparse.get(table);
     if (acc == null) throw new IllegalArgumentException("no embedding table named '" + table + "'");
     return acc.toSparse(table, params.dataType());
+  }
+
+  /**
+   * Asks the optimizer to multiply table {@code table}'s row gradients by {@code s} before its
+   * update (a per-table preconditioner; the gradients held here stay the loss's gradients). Why:
+   * the wide part steps on the minibatch's sum of per-sample gradients rather than their mean (see
+   * {@code io.perceive.model.wide.WidePart}). Default 1.
+   */
+  public void setStepScale(String table, double s) {
+    if (!sparse.containsKey(table))
+      throw new IllegalArgumentException("no embedding table named '" + table + "'");
+    if (!(s > 0) || !Double.isFinite(s))
+      throw new IllegalArgumentException(table + ": step scale must be finite and > 0, got " + s);
+    stepScales.put(table, s);
+  }
+
+  /**
+   * Asks the optimizer to multiply its learning rate by {@code s} for table {@code table}'s rows (a
+   * per-table learning rate, e.g. the wide part's {@code wide.learning_rate_scale}). Default 1.
+   */
+  public void setLearningRateScale(String table, double s) {
+    if (!sparse.containsKey(table))
+      throw new IllegalArgumentException("no embedding table named '" + table + "'");
+    if (!(s > 0) || !Double.isFinite(s))
+      throw new IllegalArgumentException(
+          table + ": learning-rate scale must be finite and > 0, got " + s);
+    learningRateScales.put(table, s);
+  }
+
+  /** The learning-rate scale of a table ({@link #setLearningRateScale}); 1 unless set. */
+  public double learningRateScale(String table) {
+    return learningRateScales.getOrDefault(table, 1.0);
+  }
+
+  /** The step scale of a table ({@link #setStepScale}); 1 unless set. */
+  public double stepScale(String table) {
+    return stepScales.getOrDefault(table, 1.0);
   }
 
   /** Names of all tables (each may have zero touched rows). */

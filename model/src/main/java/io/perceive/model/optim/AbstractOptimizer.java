@@ -118,7 +118,12 @@ abstract class AbstractOptimizer implements Optimizer {
       SparseRows rows = g.sparse(name);
       if (rows.size() == 0) continue;
       EmbeddingTable t = p.table(name);
-      updateRows(t, rows.rows(), HostView.of(rows.values()), scale);
+      updateRows(
+          t,
+          rows.rows(),
+          HostView.of(rows.values()),
+          scale * g.stepScale(name),
+          g.learningRateScale(name));
       for (int r : rows.rows()) t.markWritten(r);
       if (eventTimeMs != NO_EVENT_TIME) {
         long[] stamp = t.lastUpdate();
@@ -134,7 +139,8 @@ abstract class AbstractOptimizer implements Optimizer {
    * Updates the touched {@code rows} of {@code t}; {@code grad} holds their gradients row after row
    * ([rows.length, dim]). Implementations loop in Java over host views (see {@link HostView}).
    */
-  abstract void updateRows(EmbeddingTable t, int[] rows, HostView grad, double scale);
+  abstract void updateRows(
+      EmbeddingTable t, int[] rows, HostView grad, double scale, double learningRateScale);
 
   @Override
   public OptimizerState exportState() {

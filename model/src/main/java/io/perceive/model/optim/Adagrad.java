@@ -39,11 +39,12 @@ public final class Adagrad extends AbstractOptimizer {
   }
 
   @Override
-  void updateRows(EmbeddingTable t, int[] rows, HostView grad, double scale) {
+  void updateRows(
+      EmbeddingTable t, int[] rows, HostView grad, double scale, double learningRateScale) {
     HostView w = HostView.of(t.weights());
     HostView acc = HostView.of(array(TABLE + t.name() + "/accumulator"));
     int dim = t.dim();
-    double lr = config.learningRate();
+    double lr = config.learningRate() * learningRateScale;
     double eps = config.epsilon();
     for (int i = 0; i < rows.length; i++) {
       int wo = rows[i] * dim;

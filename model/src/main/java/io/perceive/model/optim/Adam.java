@@ -55,7 +55,8 @@ public final class Adam extends AbstractOptimizer {
   }
 
   @Override
-  void updateRows(EmbeddingTable t, int[] rows, HostView grad, double scale) {
+  void updateRows(
+      EmbeddingTable t, int[] rows, HostView grad, double scale, double learningRateScale) {
     HostView w = HostView.of(t.weights());
     HostView m = HostView.of(array(TABLE + t.name() + "/m"));
     HostView v = HostView.of(array(TABLE + t.name() + "/v"));
@@ -68,7 +69,7 @@ public final class Adam extends AbstractOptimizer {
       long tr = ++rowSteps[rows[i]];
       double c1 = 1 - Math.pow(b1, tr);
       double c2 = 1 - Math.pow(b2, tr);
-      double lr = config.learningRate() / c1;
+      double lr = config.learningRate() * learningRateScale / c1;
       int wo = rows[i] * dim;
       int go = i * dim;
       for (int j = 0; j < dim; j++) {

@@ -21,10 +21,11 @@ public final class Sgd extends AbstractOptimizer {
   }
 
   @Override
-  void updateRows(EmbeddingTable t, int[] rows, HostView grad, double scale) {
+  void updateRows(
+      EmbeddingTable t, int[] rows, HostView grad, double scale, double learningRateScale) {
     HostView w = HostView.of(t.weights());
     int dim = t.dim();
-    double step = config.learningRate() * scale;
+    double step = config.learningRate() * learningRateScale * scale;
     for (int i = 0; i < rows.length; i++) {
       int wo = rows[i] * dim;
       int go = i * dim;

@@ -89,6 +89,51 @@ class OptimizerTest {
     for (int j = 0; j < 2; j++) assertThat(gotRow[j]).isCloseTo(row[j], within(1e-5));
   }
 
+  /**
+   * A table's step scale multiplies its gradient before the update (Adagrad's accumulator sees the
+   * scaled gradient) and its learning-rate scale multiplies η; dense parameters are unaffected.
+   */
+  @Test
+  void perTableStepAndLearningRateScalesActOnThatTableOnly() {
+    for (OptimizerConfig cfg :
+        new OptimizerConfig[] {
+          OptimizerConfig.adagrad(0.3), OptimizerConfig.adam(0.01), OptimizerConfig.sgd(0.1)
+        }) {
+      ParameterSet scaled = params(4), reference = params(4);
+      Optimizer a = cfg.create(), b = cfg.withLearningRate(cfg.learningRate() * 2.5).create();
+      Optimizer c = cfg.create();
+      a.initialise(scaled);
+      ParameterSet dense = params(4);
+      b.initialise(reference);
+      c.initialise(dense);
+      for (int k = 0; k < 3; k++) {
+        double[] gd = {0.5, -1, 2, 0, 4};
+        Gradients g =
+            grads(scaled, gd, new int[] {1, 4}, new double[][] {{0.01, -0.02}, {0.03, 0}});
+        g.setStepScale("t", 64);
+        g.setLearningRateScale("t", 2.5);
+        a.step(scaled, g);
+        b.step(
+            reference,
+            grads(
+                reference,
+                new double[5],
+                new int[] {1, 4},
+                new double[][] {{0.64, -1.28}, {1.92, 0}}));
+        c.step(dense, grads(dense, gd, new int[0], new double[0][]));
+      }
+      assertThat(doubles(scaled.table("t").weights()))
+          .as(cfg.kind().name())
+          .containsExactly(doubles(reference.table("t").weights()), within(1e-5));
+      assertThat(doubles(scaled.flat()))
+          .as(cfg.kind().name())
+          .containsExactly(doubles(dense.flat()), within(1e-6));
+    }
+    Gradients g = params(1).newGradients();
+    assertThatThrownBy(() -> g.setStepScale("t", 0)).hasMessageContaining("step scale");
+    assertThatThrownBy(() -> g.setLearningRateScale("nope", 2)).hasMessageContaining("nope");
+  }
+
   @Test
   void adamFirstStepMovesEachCoordinateByTheLearningRate() {
     // With m̂ = g and v̂ = g² at t = 1, the step is η·g/(|g| + ε) ≈ η·sign(g): a hand-known value.
