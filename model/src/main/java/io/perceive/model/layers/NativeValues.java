@@ -43,6 +43,15 @@ abstract sealed class NativeValues {
   /** Bulk write of n values from {@code src[off..]} to element {@code from} (narrowing). */
   abstract void write(int from, double[] src, int off, int n);
 
+  /** Bulk read of n values into {@code dst[off..]} (FLOAT: a plain copy; DOUBLE: rounded). */
+  abstract void readFloats(int from, float[] dst, int off, int n);
+
+  /**
+   * Bulk write of n float values (FLOAT: a copy with subnormals flushed to 0, as {@link
+   * HostView#toFloat}; DOUBLE: widened).
+   */
+  abstract void writeFloats(int from, float[] src, int off, int n);
+
   /** A view of {@code a}, which must be c-ordered and contiguous (e.g. a row block). */
   static NativeValues of(INDArray a) {
     if (!isContiguousC(a))
@@ -147,6 +156,23 @@ abstract sealed class NativeValues {
     }
 
     @Override
+    void readFloats(int from, float[] dst, int off, int n) {
+      b.get(base + from, dst, off, n);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
+    void writeFloats(int from, float[] src, int off, int n) {
+      float[] t = tmp(n);
+      for (int i = 0; i < n; i++) {
+        float v = src[off + i];
+        t[i] = Math.abs(v) < Float.MIN_NORMAL ? 0f : v; // no subnormals (see HostView.toFloat)
+      }
+      b.put(base + from, t, 0, n);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
     void write(int from, double[] src, int off, int n) {
       float[] t = tmp(n);
       for (int i = 0; i < n; i++) t[i] = HostView.toFloat(src[off + i]); // no subnormals
@@ -179,6 +205,18 @@ abstract sealed class NativeValues {
     @Override
     void read(int from, double[] dst, int off, int n) {
       b.get(base + from, dst, off, n);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
+    void readFloats(int from, float[] dst, int off, int n) {
+      for (int i = 0; i < n; i++) dst[off + i] = (float) b.get(base + from + i);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
+    void writeFloats(int from, float[] src, int off, int n) {
+      for (int i = 0; i < n; i++) b.put(base + from + i, src[off + i]);
       Reference.reachabilityFence(owner);
     }
 

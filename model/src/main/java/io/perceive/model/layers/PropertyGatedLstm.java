@@ -5,12 +5,12 @@ import io.perceive.model.core.Gradients;
 import io.perceive.model.core.HostView;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
+import io.perceive.model.core.RationalTanh;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * DUPN's property-gated LSTM (Ni et al., "Perceive Your Users in Depth", KDD 2018, section
@@ -55,16 +55,19 @@ public final class PropertyGatedLstm {
     float[] mask; // [T*G] step-major, null = all real
     INDArray item; // [T*G, E] (the caller's array, not owned)
     INDArray property; // [T*G, P] (not owned)
-    INDArray gates; // [T, G, 4H] activations i, f, o and σ(2 z_g) (g = 2σ(2 z_g) − 1)
+    INDArray gates; // [T, G, 4H] pre-activations z without the bias (the gemms' output)
     INDArray states; // [T+1, G, H] h_0 .. h_T
     INDArray hidden; // [T, G, H] h_1 .. h_T (the output; a view of states)
     INDArray finalCell; // [G, H] c_T
-    double[] cells = new double[0]; // [T+1, G, H] c_0 .. c_T
-    double[] tanhCells = new double[0]; // [T, G, H]
-    INDArray scaledW; // [D, 4H] W with the cell-input columns doubled
-    INDArray scaledB; // [4H] b with the cell-input entries doubled
-    INDArray[] stepGates; // per step [G, 4H] views of gates
-    INDArray allGates; // [T*G, 4H] view of gates
+    // What backward reads, kept in Java in the parameters' precision (one of the two sets is used):
+    // activated gates [T, G, 4H] as i, f, o, g (g = tanh), c_0 .. c_T [T+1, G, H], tanh(c_t) [T, G,
+    // H]. Keeping them here spares backward a read of the [G, 4H] block through NIO per step.
+    float[] actF = new float[0];
+    float[] cellsF = new float[0];
+    float[] tanhCellsF = new float[0];
+    double[] actD = new double[0];
+    double[] cellsD = new double[0];
+    double[] tanhCellsD = new double[0];
     INDArray dZ; // [K*G, 4H] backward: dL/dz of the last K steps
     INDArray dStatePrev; // [G, H]
     INDArray dItem; // [K*G, E]
@@ -72,7 +75,7 @@ public final class PropertyGatedLstm {
     INDArray stepInputs; // [K*G, E+H+P] backward: [e_t, h_{t-1}, p_t] of the last K steps
     final Scratch scratch = new Scratch();
     final boolean detached;
-    boolean javaGates; // the gates hold raw z: no backward
+    boolean inference; // filled by a forward without a cache: only the last step's gates kept
 
     public Cache() {
       this(true);
@@ -204,10 +207,12 @@ public final class PropertyGatedLstm {
 
   /**
    * The forward pass. The input projection of every step is hoisted out of the recurrence: Z = E
-   * W_e + P W_p + b for all T*G rows in two gemms and one bias add, so a step only adds h_{t-1} W_h
-   * ([G, H] × [H, 4H]) and applies one sigmoid. The weights and bias are used with their cell-input
-   * columns doubled (a copy per call), so the one sigmoid yields σ(2 z_g) and tanh(z_g) = 2σ(2 z_g)
-   * − 1 costs no further call.
+   * W_e + P W_p for all T*G rows in two gemms, so a step only adds h_{t-1} W_h ([G, H] × [H, 4H])
+   * and runs one Java pass over the step's [G, 4H] block: bias, gate activations, cell, tanh(c) and
+   * h (FLOAT: {@link #forwardFloat} with {@link RationalTanh}; DOUBLE: {@link #forwardDouble} with
+   * exact exp). Why no ND4J op per step: a per-step ND4J sigmoid and the doubled-columns weight
+   * copy it needed cost ~13 ms of a 137 ms minibatch, the float → double → float round trip of the
+   * Java pass as much again (docs/model-performance.md, session 4).
    */
   private Cache run(
       ParameterSet p,
@@ -218,9 +223,9 @@ public final class PropertyGatedLstm {
       INDArray h0,
       INDArray c0,
       Cache c,
-      boolean javaGates) {
+      boolean inference) {
     DataType type = p.dataType();
-    int g = groups, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth, n4 = 4 * h;
+    int g = groups, e = itemWidth, pw = propertyWidth, h = hidden, n4 = 4 * h;
     if (item.rows() % g != 0
         || item.columns() != e
         || property.columns() != pw
@@ -237,45 +242,16 @@ public final class PropertyGatedLstm {
     c.mask = mask;
     c.item = contiguous(item, type);
     c.property = contiguous(property, type);
-    INDArray oldGates = c.gates, oldStates = c.states;
+    INDArray oldStates = c.states;
     c.gates = reuse(c.gates, c.detached, type, t, g, n4);
     c.states = reuse(c.states, c.detached, type, t + 1, g, h);
     c.finalCell = reuse(c.finalCell, c.detached, type, g, h);
-    // javaGates (a forward without a cache: scoring): the sigmoid is done in Java, so no ND4J op
-    // and no view is made per step and the call creates a fixed handful of native objects
-    // whatever T (with nopointergc every ND4J op leaks ~0.2-1 KB, docs/model-performance.md).
-    // Otherwise (training, streaming steps) one vectorised ND4J sigmoid per step over views made
-    // once per shape is cheaper; it differs from the Java sigmoid in the last float bits only.
-    c.javaGates = javaGates;
-    if (c.gates != oldGates || c.states != oldStates || c.hidden == null) {
+    c.inference = inference;
+    if (c.states != oldStates || c.hidden == null)
       c.hidden = NativeValues.block3(c.states, (long) g * h, t, g, h);
-      c.stepGates = null;
-    }
-    if (!javaGates && c.stepGates == null) {
-      c.stepGates = new INDArray[t];
-      for (int s = 0; s < t; s++)
-        c.stepGates[s] = NativeValues.block(c.gates, (long) s * g * n4, g, n4);
-      c.allGates = NativeValues.block(c.gates, 0, (long) t * g, n4);
-    }
-    if (c.cells.length < (t + 1) * g * h) c.cells = new double[(t + 1) * g * h];
-    if (c.tanhCells.length < t * g * h) c.tanhCells = new double[t * g * h];
-
-    Scratch scratch = c.scratch;
-    double[] bd = scratch.get(0, n4);
-    NativeValues.of(p.get(biasName())).read(0, bd, 0, n4);
     INDArray w = p.get(weightName());
-    if (!javaGates) {
-      // W and b with the cell-input columns doubled (exact in binary floating point), so that one
-      // sigmoid gives σ(2 z_g).
-      c.scaledW = reuse(c.scaledW, c.detached, type, d, n4);
-      c.scaledB = reuse(c.scaledB, c.detached, type, n4);
-      w = c.scaledW.assign(w);
-      w.get(NDArrayIndex.all(), NDArrayIndex.interval(3L * h, n4)).muli(2.0);
-      for (int j = 3 * h; j < n4; j++) bd[j] *= 2.0;
-      NativeValues.of(c.scaledB).write(0, bd, 0, n4);
-    }
 
-    // Z = E W_e + P W_p (+ b) for all steps at once: [T*G, 4H].
+    // Z = E W_e + P W_p for all steps at once: [T*G, 4H] (the bias is added in the Java pass).
     int rows = t * g;
     Gemm.gemm(rows, n4, e, c.item, 0, e, false, w, 0, n4, false, c.gates, 0, n4, 1.0, 0.0);
     Gemm.gemm(
@@ -295,55 +271,179 @@ public final class PropertyGatedLstm {
         n4,
         1.0,
         1.0);
-    if (!javaGates) c.allGates.addiRowVector(c.scaledB);
+    INDArray hStart = contiguous(h0, type), cStart = contiguous(c0, type);
+    if (type == DataType.FLOAT) forwardFloat(c, w, p.get(biasName()), hStart, cStart);
+    else forwardDouble(c, w, p.get(biasName()), hStart, cStart);
+    return c;
+  }
 
-    NativeValues states = NativeValues.of(c.states);
-    NativeValues gates = NativeValues.of(c.gates);
-    double[] hPrev = scratch.get(1, g * h), hNext = scratch.get(2, g * h);
-    double[] zd = scratch.get(3, g * n4);
-    NativeValues.of(contiguous(h0, type)).read(0, hPrev, 0, g * h);
-    states.write(0, hPrev, 0, g * h);
-    NativeValues.of(contiguous(c0, type)).read(0, c.cells, 0, g * h);
-    long whOffset = (long) e * n4; // W_h: rows E .. E+H of W
+  /** The recurrent term of step s: gates[s] += h_{s} W_h (h_s = states row block s). */
+  private void recurrentGemm(Cache c, INDArray w, int s) {
+    int g = c.groups, h = hidden, n4 = 4 * h;
+    Gemm.gemm(
+        g,
+        n4,
+        h,
+        c.states,
+        (long) s * g * h,
+        h,
+        false,
+        w,
+        (long) itemWidth * n4, // W_h: rows E .. E+H of W
+        n4,
+        false,
+        c.gates,
+        (long) s * g * n4,
+        n4,
+        1.0,
+        1.0);
+  }
+
+  /**
+   * The step loop in float arithmetic. Keeps the activated gates [T, G, 4H] (g as tanh), c_0..c_T
+   * and tanh(c_t) in Java arrays for backward (an inference forward keeps only the current step's
+   * gates and tanh(c)).
+   *
+   * <p>Why so many small loops: C2 (JDK 17) vectorises a loop only while its body is small (the
+   * unroll limit) and its stores cannot overlap its loads at an unknown distance, so the step is
+   * cut into passes that each either run flat over the step's block with one index or do a few
+   * multiply-adds per row; one fused loop per row ran at 5–10 ns per value instead of ~0.7
+   * (docs/model-performance.md, session 4).
+   */
+  private void forwardFloat(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, g0 = 3 * h, gh = g * h, gn = g * n4;
+    boolean keep = !c.inference;
+    c.actF = grow(c.actF, (keep ? t : 1) * gn);
+    c.cellsF = grow(c.cellsF, (t + 1) * gh);
+    c.tanhCellsF = grow(c.tanhCellsF, (keep ? t : 1) * gh);
+    Scratch sc = c.scratch;
+    float[] b = sc.floats(0, n4), scale = sc.floats(11, n4), z = sc.floats(1, gn);
+    float[] hPrev = sc.floats(2, gh), hNext = sc.floats(3, gh), cNext = sc.floats(4, gh);
+    float[] tanhStep = sc.floats(5, gh);
+    NativeValues.of(bias).readFloats(0, b, 0, n4);
+    // σ(x) = ½ + ½·tanh(x/2): the i, f, o columns get (z + b)/2, so one tanh pass serves all four
+    for (int j = 0; j < n4; j++) {
+      scale[j] = j < g0 ? 0.5f : 1f;
+      b[j] *= scale[j];
+    }
+    NativeValues states = NativeValues.of(c.states), gates = NativeValues.of(c.gates);
+    NativeValues.of(h0).readFloats(0, hPrev, 0, gh);
+    states.writeFloats(0, hPrev, 0, gh);
+    NativeValues.of(c0).readFloats(0, c.cellsF, 0, gh);
+    float[] act = c.actF, cells = c.cellsF, tanhCells = c.tanhCellsF, mask = c.mask;
     for (int s = 0; s < t; s++) {
-      Gemm.gemm(
-          g,
-          n4,
-          h,
-          c.states,
-          (long) s * g * h,
-          h,
-          false,
-          w,
-          whOffset,
-          n4,
-          false,
-          c.gates,
-          (long) s * g * n4,
-          n4,
-          1.0,
-          1.0);
-      if (!javaGates) Transforms.sigmoid(c.stepGates[s], false); // i, f, o and σ(2·z_g)
-      gates.read(s * g * n4, zd, 0, g * n4);
-      if (javaGates) activate(g, zd, bd);
-      cellForward(g, zd, hPrev, c.cells, s * g * h, hNext, c.tanhCells, mask, s * g);
-      states.write((s + 1) * g * h, hNext, 0, g * h);
+      recurrentGemm(c, w, s);
+      gates.readFloats(s * gn, z, 0, gn);
+      int a0 = keep ? s * gn : 0, tc0 = keep ? s * gh : 0, cp = s * gh;
+      for (int r = 0; r < g; r++) scaleShift(z, r * n4, scale, b, n4);
+      tanhInPlace(z, gn);
+      for (int r = 0; r < g; r++) sigmoidFromTanh(z, r * n4, g0);
+      for (int r = 0; r < g; r++) cellUpdate(z, r * n4, cells, cp + r * h, cNext, r * h, h);
+      tanhInto(cNext, tanhStep, gh);
+      for (int r = 0; r < g; r++) outputGate(z, r * n4 + 2 * h, tanhStep, hNext, r * h, h);
+      System.arraycopy(z, 0, act, a0, gn);
+      System.arraycopy(tanhStep, 0, tanhCells, tc0, gh);
+      if (mask != null)
+        for (int r = 0; r < g; r++) {
+          if (mask[s * g + r] != 0f) continue;
+          int o = r * h; // padding: carry (h, c); no gradient flows through its gates
+          System.arraycopy(cells, cp + o, cNext, o, h);
+          System.arraycopy(hPrev, o, hNext, o, h);
+          java.util.Arrays.fill(tanhCells, tc0 + o, tc0 + o + h, 0f);
+          java.util.Arrays.fill(act, a0 + r * n4, a0 + (r + 1) * n4, 0f);
+        }
+      System.arraycopy(cNext, 0, cells, cp + gh, gh);
+      states.writeFloats((s + 1) * gh, hNext, 0, gh);
+      float[] swap = hPrev;
+      hPrev = hNext;
+      hNext = swap;
+    }
+    NativeValues.of(c.finalCell).writeFloats(0, cells, t * gh, gh);
+  }
+
+  /** z[o + j] = z[o + j]·scale[j] + shift[j] for j < n. */
+  private static void scaleShift(float[] z, int o, float[] scale, float[] shift, int n) {
+    for (int j = 0; j < n; j++) z[o + j] = z[o + j] * scale[j] + shift[j];
+  }
+
+  private static void tanhInPlace(float[] z, int n) {
+    for (int i = 0; i < n; i++) z[i] = RationalTanh.tanh(z[i]);
+  }
+
+  private static void tanhInto(float[] x, float[] y, int n) {
+    for (int i = 0; i < n; i++) y[i] = RationalTanh.tanh(x[i]);
+  }
+
+  /** z[o + j] = ½ + ½·z[o + j] for j < n: σ(x) from tanh(x/2). */
+  private static void sigmoidFromTanh(float[] z, int o, int n) {
+    for (int j = 0; j < n; j++) z[o + j] = 0.5f + 0.5f * z[o + j];
+  }
+
+  /** One row's c_t = f ⊙ c_{t-1} + i ⊙ g (gates [i | f | o | g] at {@code zo}) into cNext. */
+  private static void cellUpdate(
+      float[] z, int zo, float[] cells, int cp, float[] cNext, int o, int h) {
+    for (int j = 0; j < h; j++)
+      cNext[o + j] = z[zo + h + j] * cells[cp + j] + z[zo + j] * z[zo + 3 * h + j];
+  }
+
+  /** One row's h_t = o ⊙ tanh(c_t) (the o gate at {@code oo}). */
+  private static void outputGate(float[] z, int oo, float[] tanhCell, float[] hNext, int o, int h) {
+    for (int j = 0; j < h; j++) hNext[o + j] = z[oo + j] * tanhCell[o + j];
+  }
+
+  /** The step loop in double arithmetic with exact exp (the gradient checks' precision). */
+  private void forwardDouble(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, g0 = 3 * h, gh = g * h;
+    boolean keep = !c.inference;
+    c.actD = grow(c.actD, (keep ? t : 1) * g * n4);
+    c.cellsD = grow(c.cellsD, (t + 1) * gh);
+    c.tanhCellsD = grow(c.tanhCellsD, (keep ? t : 1) * gh);
+    Scratch sc = c.scratch;
+    double[] b = sc.get(0, n4), z = sc.get(1, g * n4), hPrev = sc.get(2, gh), hNext = sc.get(3, gh);
+    NativeValues.of(bias).read(0, b, 0, n4);
+    NativeValues states = NativeValues.of(c.states), gates = NativeValues.of(c.gates);
+    NativeValues.of(h0).read(0, hPrev, 0, gh);
+    states.write(0, hPrev, 0, gh);
+    NativeValues.of(c0).read(0, c.cellsD, 0, gh);
+    double[] act = c.actD, cells = c.cellsD, tanhCells = c.tanhCellsD;
+    float[] mask = c.mask;
+    for (int s = 0; s < t; s++) {
+      recurrentGemm(c, w, s);
+      gates.read(s * g * n4, z, 0, g * n4);
+      int a0 = keep ? s * g * n4 : 0, tc0 = keep ? s * gh : 0, cp = s * gh, cn = cp + gh;
+      for (int r = 0; r < g; r++) {
+        int o = r * h, ao = a0 + r * n4, zo = r * n4;
+        if (mask != null && mask[s * g + r] == 0f) { // padding: carry (h, c)
+          System.arraycopy(cells, cp + o, cells, cn + o, h);
+          System.arraycopy(hPrev, o, hNext, o, h);
+          java.util.Arrays.fill(tanhCells, tc0 + o, tc0 + o + h, 0.0);
+          java.util.Arrays.fill(act, ao, ao + n4, 0.0);
+          continue;
+        }
+        for (int j = 0; j < g0; j++) act[ao + j] = NativeValues.sigmoid(z[zo + j] + b[j]);
+        for (int j = g0; j < n4; j++) act[ao + j] = NativeValues.tanh(z[zo + j] + b[j]);
+        for (int j = 0; j < h; j++) {
+          double cell = act[ao + h + j] * cells[cp + o + j] + act[ao + j] * act[ao + g0 + j];
+          double tanh = NativeValues.tanh(cell);
+          cells[cn + o + j] = cell;
+          tanhCells[tc0 + o + j] = tanh;
+          hNext[o + j] = act[ao + 2 * h + j] * tanh;
+        }
+      }
+      states.write((s + 1) * gh, hNext, 0, gh);
       double[] swap = hPrev;
       hPrev = hNext;
       hNext = swap;
     }
-    NativeValues.of(c.finalCell).write(0, c.cells, t * g * h, g * h);
-    return c;
+    NativeValues.of(c.finalCell).write(0, cells, t * gh, gh);
   }
 
-  /** Java gate activations: i, f, o = σ(z + b) and σ(2 (z_g + b_g)) in place. */
-  private void activate(int rows, double[] z, double[] bias) {
-    int h = hidden, n4 = 4 * h, g0 = 3 * h;
-    for (int r = 0; r < rows; r++) {
-      int o = r * n4;
-      for (int j = 0; j < g0; j++) z[o + j] = NativeValues.sigmoid(z[o + j] + bias[j]);
-      for (int j = g0; j < n4; j++) z[o + j] = NativeValues.sigmoid(2.0 * (z[o + j] + bias[j]));
-    }
+  private static float[] grow(float[] a, int n) {
+    return a.length < n ? new float[n] : a;
+  }
+
+  private static double[] grow(double[] a, int n) {
+    return a.length < n ? new double[n] : a;
   }
 
   /**
@@ -357,54 +457,23 @@ public final class PropertyGatedLstm {
           "item must be [B, " + itemWidth + "] and property [B, " + propertyWidth + "]");
     requireState(h, b, "h");
     requireState(c, b, "c");
-    // the ND4J sigmoid, as in training's forward: the streamed state equals the window's exactly
-    return run(p, item, property, null, b, h, c, new Cache(false), false).finalState();
-  }
-
-  /**
-   * The Java part of one step for {@code rows} rows after the sigmoid: g = 2σ(2 z_g) − 1, the cell
-   * c = f ⊙ c_prev + i ⊙ g, tanh(c) through one exp per unit, h = o ⊙ tanh(c), and the padding
-   * carry. {@code z} holds the activated gates [rows, 4H]; the cells of this step start at {@code
-   * cells[c0]} and the new ones go H·rows further; h_{t-1} is {@code hPrev}, h_t goes to {@code
-   * hOut}.
-   */
-  private void cellForward(
-      int rows,
-      double[] z,
-      double[] hPrev,
-      double[] cells,
-      int c0,
-      double[] hOut,
-      double[] tanhCells,
-      float[] mask,
-      int mask0) {
-    int h = hidden, n4 = 4 * h, g0 = 3 * h, next = c0 + rows * h;
-    for (int r = 0; r < rows; r++) {
-      int zo = r * n4, o = r * h;
-      if (mask != null && mask[mask0 + r] == 0f) { // padding: carry (h, c)
-        System.arraycopy(cells, c0 + o, cells, next + o, h);
-        System.arraycopy(hPrev, o, hOut, o, h);
-        java.util.Arrays.fill(tanhCells, c0 + o, c0 + o + h, 0.0);
-        continue;
-      }
-      for (int j = 0; j < h; j++) {
-        double g = 2.0 * z[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1; stored as σ(2x)
-        double cell = z[zo + h + j] * cells[c0 + o + j] + z[zo + j] * g;
-        double t = NativeValues.tanh(cell);
-        cells[next + o + j] = cell;
-        tanhCells[c0 + o + j] = t;
-        hOut[o + j] = z[zo + 2 * h + j] * t;
-      }
-    }
+    // the same step code as the window's forward: the streamed state equals the window's exactly
+    return run(p, item, property, null, b, h, c, new Cache(false), true).finalState();
   }
 
   /** Java work arrays of one cache, reused across its steps and calls. */
   static final class Scratch {
     private final double[][] arrays = new double[12][0];
+    private final float[][] floatArrays = new float[12][0];
 
     double[] get(int k, int n) {
       if (arrays[k].length < n) arrays[k] = new double[n];
       return arrays[k];
+    }
+
+    float[] floats(int k, int n) {
+      if (floatArrays[k].length < n) floatArrays[k] = new float[n];
+      return floatArrays[k];
     }
   }
 
@@ -415,7 +484,7 @@ public final class PropertyGatedLstm {
    */
   public Grad backward(ParameterSet p, Gradients grads, INDArray dHidden, int bpttSteps, Cache c) {
     if (bpttSteps < 1) throw new IllegalArgumentException("bpttSteps must be >= 1");
-    if (c.javaGates) throw new IllegalStateException("backward needs a cache passed to forward");
+    if (c.inference) throw new IllegalStateException("backward needs a cache passed to forward");
     DataType type = p.dataType();
     int g = c.groups, t = c.steps, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth;
     int n4 = 4 * h;
@@ -424,62 +493,16 @@ public final class PropertyGatedLstm {
       throw new IllegalArgumentException(
           "dHidden must be [T, G, H] = [" + t + ", " + g + ", " + h + "]");
     NativeValues dHid = dHidden == null ? null : NativeValues.of(contiguous(dHidden, type));
-    NativeValues gates = NativeValues.of(c.gates);
     c.dZ = reuse(c.dZ, c.detached, type, (long) k * g, n4); // [K*G, 4H]
     c.dStatePrev = reuse(c.dStatePrev, c.detached, type, g, h); // [G, H]
-    INDArray dZa = c.dZ;
-    NativeValues dZ = NativeValues.of(dZa);
     INDArray w = p.get(weightName());
-    INDArray dhPrevA = c.dStatePrev;
-    NativeValues dhPrev = NativeValues.of(dhPrevA);
-    Scratch sc = c.scratch;
-    double[] dh = sc.get(4, g * h), dc = sc.get(5, g * h);
-    java.util.Arrays.fill(dh, 0, g * h, 0.0);
-    java.util.Arrays.fill(dc, 0, g * h, 0.0);
-    double[] gd = sc.get(6, g * n4), dzd = sc.get(7, g * n4), db = sc.get(8, n4);
+    double[] db = c.scratch.get(8, n4);
     java.util.Arrays.fill(db, 0, n4, 0.0);
-    double[] dhd = sc.get(9, g * h), prev = sc.get(10, g * h);
-    double[] cells = c.cells, tcs = c.tanhCells;
-    float[] mask = c.mask;
-    for (int s = t - 1; s >= first; s--) {
-      int dz0 = (s - first) * g * n4;
-      gates.read(s * g * n4, gd, 0, g * n4);
-      if (dHid != null) dHid.read(s * g * h, dhd, 0, g * h);
-      int cp0 = s * g * h; // c_{t-1} and tanh(c_t) of this step
-      for (int u = 0; u < g; u++) {
-        int zo = u * n4, o = u * h;
-        boolean real = mask == null || mask[s * g + u] != 0f;
-        if (!real) { // padding carried (h, c): gradients pass through untouched
-          if (dHid != null) for (int j = 0; j < h; j++) dh[o + j] += dhd[o + j];
-          java.util.Arrays.fill(dzd, zo, zo + n4, 0.0);
-          continue;
-        }
-        for (int j = 0; j < h; j++) {
-          double dhT = dh[o + j] + (dHid == null ? 0.0 : dhd[o + j]);
-          double i = gd[zo + j];
-          double f = gd[zo + h + j];
-          double og = gd[zo + 2 * h + j];
-          double gg = 2.0 * gd[zo + 3 * h + j] - 1.0; // the gates hold σ(2 z_g)
-          double tc = tcs[cp0 + o + j];
-          double dcT = dc[o + j] + dhT * og * (1 - tc * tc);
-          dzd[zo + j] = dcT * gg * i * (1 - i);
-          dzd[zo + h + j] = dcT * cells[cp0 + o + j] * f * (1 - f);
-          dzd[zo + 2 * h + j] = dhT * tc * og * (1 - og);
-          dzd[zo + 3 * h + j] = dcT * i * (1 - gg * gg);
-          dc[o + j] = dcT * f;
-        }
-        for (int j = 0; j < n4; j++) db[j] += dzd[zo + j];
-      }
-      dZ.write(dz0, dzd, 0, g * n4);
-      if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
-      // dL/dh_{t-1} of real rows = dZ_t W_h^T; padding rows already hold their carried value.
-      Gemm.gemm(g, h, n4, dZa, dz0, n4, false, w, (long) e * n4, n4, true, dhPrevA, 0, h, 1.0, 0.0);
-      dhPrev.read(0, prev, 0, g * h);
-      for (int u = 0; u < g; u++) {
-        if (mask != null && mask[s * g + u] == 0f) continue;
-        System.arraycopy(prev, u * h, dh, u * h, h);
-      }
-    }
+    INDArray dH0 = Nd4j.zeros(type, g, h);
+    INDArray dC0 = Nd4j.zeros(type, g, h);
+    if (type == DataType.FLOAT) backwardFloat(c, w, dHid, first, db, dH0, dC0);
+    else backwardDouble(c, w, dHid, first, db, dH0, dC0);
+    INDArray dZa = c.dZ;
     // Parameter gradients over all K steps at once: dW += [E_k, H_prev, P_k]^T dZ in ONE gemm over
     // the steps' inputs side by side (copied once, [K*G, E+H+P]): three gemms of 64, 128 and 16
     // rows ran at 18-67 GFLOP/s, the single 208-row one at ~85 (docs/model-performance.md).
@@ -495,13 +518,169 @@ public final class PropertyGatedLstm {
     Gemm.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
     c.dProperty = reuse(c.dProperty, c.detached, type, kg, pw); // [K*G, P]
     Gemm.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
-    INDArray dH0 = Nd4j.zeros(type, g, h);
-    INDArray dC0 = Nd4j.zeros(type, g, h);
-    if (first == 0) {
-      NativeValues.of(dH0).write(0, dh, 0, g * h);
-      NativeValues.of(dC0).write(0, dc, 0, g * h);
-    }
     return new Grad(c.dItem, c.dProperty, first, dH0, dC0);
+  }
+
+  /** dL/dh_{s-1} of step s's real rows = dZ_s W_h^T (into c.dStatePrev). */
+  private void hiddenGradientGemm(Cache c, INDArray w, int s, int first) {
+    int g = c.groups, h = hidden, n4 = 4 * h;
+    long dz0 = (long) (s - first) * g * n4;
+    long wh = (long) itemWidth * n4; // W_h: rows E .. E+H of W
+    Gemm.gemm(g, h, n4, c.dZ, dz0, n4, false, w, wh, n4, true, c.dStatePrev, 0, h, 1.0, 0.0);
+  }
+
+  /**
+   * The backward step loop in float arithmetic: per step, passes over the forward's Java arrays
+   * give dZ (bias-gradient column sums fused in; split into small loops for C2's vectoriser, see
+   * {@link #forwardFloat}), one bulk write of the step's dZ block, the dh gemm and one bulk read.
+   * The dZ of all K steps ends in {@code c.dZ} for the gemms after the loop; db gets the column
+   * sums (per step in float, across steps in double); dH0/dC0 are written when the loop reaches
+   * step 0.
+   */
+  private void backwardFloat(
+      Cache c, INDArray w, NativeValues dHid, int first, double[] db, INDArray dH0, INDArray dC0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h;
+    Scratch sc = c.scratch;
+    float[] dh = sc.floats(5, gh), dc = sc.floats(6, gh), dz = sc.floats(7, g * n4);
+    float[] dhd = sc.floats(8, gh), prev = sc.floats(9, gh), dbStep = sc.floats(10, n4);
+    java.util.Arrays.fill(dh, 0, gh, 0f);
+    java.util.Arrays.fill(dc, 0, gh, 0f);
+    NativeValues dZ = NativeValues.of(c.dZ), dhPrev = NativeValues.of(c.dStatePrev);
+    float[] act = c.actF, cells = c.cellsF, tanhCells = c.tanhCellsF, mask = c.mask;
+    for (int s = t - 1; s >= first; s--) {
+      if (dHid != null) { // dL/dh_t = carried + the output's own gradient (padding rows too)
+        dHid.readFloats(s * gh, dhd, 0, gh);
+        addInPlace(dh, dhd, gh);
+      }
+      java.util.Arrays.fill(dbStep, 0, n4, 0f);
+      int a0 = s * g * n4, cp = s * gh; // this step's gates; c_{t-1} and tanh(c_t)
+      for (int u = 0; u < g; u++) {
+        int zo = u * n4, o = u * h;
+        if (mask != null && mask[s * g + u] == 0f) { // padding carried (h, c): pass through
+          java.util.Arrays.fill(dz, zo, zo + n4, 0f);
+          continue;
+        }
+        int ao = a0 + zo, co = cp + o;
+        cellGradient(dc, dh, act, ao + 2 * h, tanhCells, co, o, h); // dc = dL/dc_t
+        gateProduct(dz, zo, dc, act, ao + 3 * h, ao, o, h); // dz_i = dc g i (1 - i)
+        gateProduct(dz, zo + h, dc, cells, co, ao + h, act, o, h); // dz_f = dc c_{t-1} f (1 - f)
+        gateProduct(dz, zo + 2 * h, dh, tanhCells, co, ao + 2 * h, act, o, h); // dz_o
+        cellInputGradient(dz, zo + 3 * h, dc, act, ao, ao + 3 * h, o, h); // dz_g
+        scaleInPlace(dc, o, act, ao + h, h); // dL/dc_{t-1} = dc f
+        addInPlace(dbStep, dz, zo, n4);
+      }
+      for (int j = 0; j < n4; j++) db[j] += dbStep[j];
+      dZ.writeFloats((s - first) * g * n4, dz, 0, g * n4);
+      if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
+      hiddenGradientGemm(c, w, s, first);
+      dhPrev.readFloats(0, prev, 0, gh);
+      for (int u = 0; u < g; u++) { // padding rows already hold their carried value
+        if (mask != null && mask[s * g + u] == 0f) continue;
+        System.arraycopy(prev, u * h, dh, u * h, h);
+      }
+    }
+    if (first == 0) {
+      NativeValues.of(dH0).writeFloats(0, dh, 0, gh);
+      NativeValues.of(dC0).writeFloats(0, dc, 0, gh);
+    }
+  }
+
+  private static void addInPlace(float[] y, float[] x, int n) {
+    for (int i = 0; i < n; i++) y[i] += x[i];
+  }
+
+  /** y[j] += x[xo + j] for j < n. */
+  private static void addInPlace(float[] y, float[] x, int xo, int n) {
+    for (int j = 0; j < n; j++) y[j] += x[xo + j];
+  }
+
+  /** dc[o + j] += dh[o + j]·o_t·(1 − tanh²(c_t)): dL/dc_t (o gate at {@code og}). */
+  private static void cellGradient(
+      float[] dc, float[] dh, float[] act, int og, float[] tanhCells, int co, int o, int h) {
+    for (int j = 0; j < h; j++) {
+      float tc = tanhCells[co + j];
+      dc[o + j] += dh[o + j] * act[og + j] * (1f - tc * tc);
+    }
+  }
+
+  /** dz[zo + j] = d[o + j]·x[xo + j]·σ·(1 − σ), σ = act[so + j]: a sigmoid gate's dL/dz. */
+  private static void gateProduct(
+      float[] dz, int zo, float[] d, float[] x, int xo, int so, float[] act, int o, int h) {
+    for (int j = 0; j < h; j++) {
+      float sg = act[so + j];
+      dz[zo + j] = d[o + j] * x[xo + j] * sg * (1f - sg);
+    }
+  }
+
+  /** The same with x from the gate array itself (the input gate: x = g, σ = i). */
+  private static void gateProduct(
+      float[] dz, int zo, float[] d, float[] act, int xo, int so, int o, int h) {
+    gateProduct(dz, zo, d, act, xo, so, act, o, h);
+  }
+
+  /** dz_g[zo + j] = dc[o + j]·i·(1 − g²) (i at {@code io}, g = tanh at {@code go}). */
+  private static void cellInputGradient(
+      float[] dz, int zo, float[] dc, float[] act, int io, int go, int o, int h) {
+    for (int j = 0; j < h; j++) {
+      float gg = act[go + j];
+      dz[zo + j] = dc[o + j] * act[io + j] * (1f - gg * gg);
+    }
+  }
+
+  /** y[o + j] *= x[xo + j]. */
+  private static void scaleInPlace(float[] y, int o, float[] x, int xo, int h) {
+    for (int j = 0; j < h; j++) y[o + j] *= x[xo + j];
+  }
+
+  /** The backward step loop in double arithmetic (see {@link #backwardFloat}). */
+  private void backwardDouble(
+      Cache c, INDArray w, NativeValues dHid, int first, double[] db, INDArray dH0, INDArray dC0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h;
+    Scratch sc = c.scratch;
+    double[] dh = sc.get(4, gh), dc = sc.get(5, gh), dzd = sc.get(6, g * n4);
+    double[] dhd = sc.get(9, gh), prev = sc.get(10, gh);
+    java.util.Arrays.fill(dh, 0, gh, 0.0);
+    java.util.Arrays.fill(dc, 0, gh, 0.0);
+    if (dHid == null) java.util.Arrays.fill(dhd, 0, gh, 0.0);
+    NativeValues dZ = NativeValues.of(c.dZ), dhPrev = NativeValues.of(c.dStatePrev);
+    double[] act = c.actD, cells = c.cellsD, tcs = c.tanhCellsD;
+    float[] mask = c.mask;
+    for (int s = t - 1; s >= first; s--) {
+      if (dHid != null) dHid.read(s * gh, dhd, 0, gh);
+      int a0 = s * g * n4, cp0 = s * gh;
+      for (int u = 0; u < g; u++) {
+        int zo = u * n4, ao = a0 + zo, o = u * h;
+        if (mask != null && mask[s * g + u] == 0f) {
+          for (int j = 0; j < h; j++) dh[o + j] += dhd[o + j];
+          java.util.Arrays.fill(dzd, zo, zo + n4, 0.0);
+          continue;
+        }
+        for (int j = 0; j < h; j++) {
+          double dhT = dh[o + j] + dhd[o + j];
+          double i = act[ao + j], f = act[ao + h + j], og = act[ao + 2 * h + j];
+          double gg = act[ao + 3 * h + j], tc = tcs[cp0 + o + j];
+          double dcT = dc[o + j] + dhT * og * (1 - tc * tc);
+          dzd[zo + j] = dcT * gg * i * (1 - i);
+          dzd[zo + h + j] = dcT * cells[cp0 + o + j] * f * (1 - f);
+          dzd[zo + 2 * h + j] = dhT * tc * og * (1 - og);
+          dzd[zo + 3 * h + j] = dcT * i * (1 - gg * gg);
+          dc[o + j] = dcT * f;
+        }
+        for (int j = 0; j < n4; j++) db[j] += dzd[zo + j];
+      }
+      dZ.write((s - first) * g * n4, dzd, 0, g * n4);
+      if (s == first && first > 0) break;
+      hiddenGradientGemm(c, w, s, first);
+      dhPrev.read(0, prev, 0, gh);
+      for (int u = 0; u < g; u++) {
+        if (mask != null && mask[s * g + u] == 0f) continue;
+        System.arraycopy(prev, u * h, dh, u * h, h);
+      }
+    }
+    if (first == 0) {
+      NativeValues.of(dH0).write(0, dh, 0, gh);
+      NativeValues.of(dC0).write(0, dc, 0, gh);
+    }
   }
 
   /**
