@@ -60,8 +60,9 @@ public final class PropertyGatedLstm {
     INDArray hidden; // [T, G, H] h_1 .. h_T (the output; a view of states)
     INDArray finalCell; // [G, H] c_T
     // What backward reads, kept in Java in the parameters' precision (one of the two sets is used):
-    // activated gates [T, G, 4H] as i, f, o, g (g = tanh), c_0 .. c_T [T+1, G, H], tanh(c_t) [T, G,
-    // H]. Keeping them here spares backward a read of the [G, 4H] block through NIO per step.
+    // activated gates as i, f, o, g (g = tanh) — FLOAT gate-major [T, 4, G, H], DOUBLE [T, G, 4H] —
+    // c_0 .. c_T [T+1, G, H], tanh(c_t) [T, G, H]. Keeping them here spares backward a read of the
+    // [G, 4H] block through NIO per step.
     float[] actF = new float[0];
     float[] cellsF = new float[0];
     float[] tanhCellsF = new float[0];
@@ -300,15 +301,19 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The step loop in float arithmetic. Keeps the activated gates [T, G, 4H] (g as tanh), c_0..c_T
-   * and tanh(c_t) in Java arrays for backward (an inference forward keeps only the current step's
-   * gates and tanh(c)).
+   * The step loop in float arithmetic. Keeps the activated gates (gate-major per step: [T, 4, G,
+   * H], g as tanh), c_0..c_T and tanh(c_t) in Java arrays for backward (an inference forward keeps
+   * only the current step's gates and tanh(c)).
    *
-   * <p>Why so many small loops: C2 (JDK 17) vectorises a loop only while its body is small (the
-   * unroll limit) and its stores cannot overlap its loads at an unknown distance, so the step is
-   * cut into passes that each either run flat over the step's block with one index or do a few
-   * multiply-adds per row; one fused loop per row ran at 5–10 ns per value instead of ~0.7
-   * (docs/model-performance.md, session 4).
+   * <p>Why the step is cut into flat loops over step-local arrays: C2 (JDK 17) vectorises a loop
+   * only if its body is small (the unroll limit) and every array in it is indexed by the same
+   * expression — it cannot rule out that two float[] are one array at an unknown distance. One
+   * fused loop per row ran at 5–10 ns per value, a flat same-index pass at 0.15–0.7
+   * (docs/model-performance.md, session 4). The gemm's row-major [G, 4H] block is therefore split
+   * into four gate arrays [G*H] once per step (row copies), and all element-wise work runs flat on
+   * arrays small enough (128 KB at G = 256) to stay in L2. A padding row is stored as i = 0, f = 1,
+   * o = 0, g = 0, tanh c = 0: then the same flat backward passes carry (dh, dc) through it
+   * unchanged and give it dz = 0.
    */
   private void forwardFloat(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
     int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, g0 = 3 * h, gh = g * h, gn = g * n4;
@@ -317,53 +322,76 @@ public final class PropertyGatedLstm {
     c.cellsF = grow(c.cellsF, (t + 1) * gh);
     c.tanhCellsF = grow(c.tanhCellsF, (keep ? t : 1) * gh);
     Scratch sc = c.scratch;
-    float[] b = sc.floats(0, n4), scale = sc.floats(11, n4), z = sc.floats(1, gn);
-    float[] hPrev = sc.floats(2, gh), hNext = sc.floats(3, gh), cNext = sc.floats(4, gh);
-    float[] tanhStep = sc.floats(5, gh);
+    float[] z = sc.floats(1, gn), hPrev = sc.floats(2, gh), hNext = sc.floats(3, gh);
+    float[] cPrev = sc.floats(4, gh), cNext = sc.floats(5, gh), tanhStep = sc.floats(6, gh);
+    float[][] gate = {sc.floats(7, gh), sc.floats(8, gh), sc.floats(9, gh), sc.floats(10, gh)};
+    // the bias of each gate repeated for all G rows, so the bias pass is flat too
+    float[] b = sc.floats(0, n4);
+    float[][] gateBias = {
+      sc.floats(11, gh), sc.floats(12, gh), sc.floats(13, gh), sc.floats(14, gh)
+    };
     NativeValues.of(bias).readFloats(0, b, 0, n4);
-    // σ(x) = ½ + ½·tanh(x/2): the i, f, o columns get (z + b)/2, so one tanh pass serves all four
-    for (int j = 0; j < n4; j++) {
-      scale[j] = j < g0 ? 0.5f : 1f;
-      b[j] *= scale[j];
-    }
+    for (int k = 0; k < 4; k++)
+      for (int r = 0; r < g; r++) System.arraycopy(b, k * h, gateBias[k], r * h, h);
     NativeValues states = NativeValues.of(c.states), gates = NativeValues.of(c.gates);
     NativeValues.of(h0).readFloats(0, hPrev, 0, gh);
     states.writeFloats(0, hPrev, 0, gh);
-    NativeValues.of(c0).readFloats(0, c.cellsF, 0, gh);
+    NativeValues.of(c0).readFloats(0, cPrev, 0, gh);
     float[] act = c.actF, cells = c.cellsF, tanhCells = c.tanhCellsF, mask = c.mask;
+    System.arraycopy(cPrev, 0, cells, 0, gh);
+    float[] in = gate[0], forget = gate[1], out = gate[2], cellIn = gate[3];
     for (int s = 0; s < t; s++) {
       recurrentGemm(c, w, s);
       gates.readFloats(s * gn, z, 0, gn);
-      int a0 = keep ? s * gn : 0, tc0 = keep ? s * gh : 0, cp = s * gh;
-      for (int r = 0; r < g; r++) scaleShift(z, r * n4, scale, b, n4);
-      tanhInPlace(z, gn);
-      for (int r = 0; r < g; r++) sigmoidFromTanh(z, r * n4, g0);
-      for (int r = 0; r < g; r++) cellUpdate(z, r * n4, cells, cp + r * h, cNext, r * h, h);
+      for (int r = 0; r < g; r++) { // [G, 4H] rows → four [G*H] gate arrays
+        for (int k = 0; k < 4; k++) System.arraycopy(z, r * n4 + k * h, gate[k], r * h, h);
+      }
+      // σ(x) = ½ + ½·tanh(x/2): one rational tanh for all four gates
+      for (int k = 0; k < 3; k++) {
+        addScaled(gate[k], gateBias[k], 0.5f, gh); // (z + b) / 2
+        tanhInPlace(gate[k], gh);
+        affineInPlace(gate[k], 0.5f, 0.5f, gh);
+      }
+      addScaled(cellIn, gateBias[3], 1f, gh);
+      tanhInPlace(cellIn, gh);
+      cellUpdate(forget, cPrev, in, cellIn, cNext, gh);
       tanhInto(cNext, tanhStep, gh);
-      for (int r = 0; r < g; r++) outputGate(z, r * n4 + 2 * h, tanhStep, hNext, r * h, h);
-      System.arraycopy(z, 0, act, a0, gn);
-      System.arraycopy(tanhStep, 0, tanhCells, tc0, gh);
+      multiply(out, tanhStep, hNext, gh);
       if (mask != null)
         for (int r = 0; r < g; r++) {
           if (mask[s * g + r] != 0f) continue;
-          int o = r * h; // padding: carry (h, c); no gradient flows through its gates
-          System.arraycopy(cells, cp + o, cNext, o, h);
+          int o = r * h, e = o + h; // padding: carry (h, c)
+          java.util.Arrays.fill(in, o, e, 0f);
+          java.util.Arrays.fill(forget, o, e, 1f);
+          java.util.Arrays.fill(out, o, e, 0f);
+          java.util.Arrays.fill(cellIn, o, e, 0f);
+          java.util.Arrays.fill(tanhStep, o, e, 0f);
+          System.arraycopy(cPrev, o, cNext, o, h);
           System.arraycopy(hPrev, o, hNext, o, h);
-          java.util.Arrays.fill(tanhCells, tc0 + o, tc0 + o + h, 0f);
-          java.util.Arrays.fill(act, a0 + r * n4, a0 + (r + 1) * n4, 0f);
         }
-      System.arraycopy(cNext, 0, cells, cp + gh, gh);
+      int a0 = keep ? s * gn : 0;
+      for (int k = 0; k < 4; k++) System.arraycopy(gate[k], 0, act, a0 + k * gh, gh);
+      System.arraycopy(tanhStep, 0, tanhCells, keep ? s * gh : 0, gh);
+      System.arraycopy(cNext, 0, cells, (s + 1) * gh, gh);
       states.writeFloats((s + 1) * gh, hNext, 0, gh);
       float[] swap = hPrev;
       hPrev = hNext;
       hNext = swap;
+      swap = cPrev;
+      cPrev = cNext;
+      cNext = swap;
     }
     NativeValues.of(c.finalCell).writeFloats(0, cells, t * gh, gh);
   }
 
-  /** z[o + j] = z[o + j]·scale[j] + shift[j] for j < n. */
-  private static void scaleShift(float[] z, int o, float[] scale, float[] shift, int n) {
-    for (int j = 0; j < n; j++) z[o + j] = z[o + j] * scale[j] + shift[j];
+  /** z[i] = (z[i] + b[i])·scale. */
+  private static void addScaled(float[] z, float[] b, float scale, int n) {
+    for (int i = 0; i < n; i++) z[i] = (z[i] + b[i]) * scale;
+  }
+
+  /** z[i] = shift + scale·z[i]. */
+  private static void affineInPlace(float[] z, float shift, float scale, int n) {
+    for (int i = 0; i < n; i++) z[i] = shift + scale * z[i];
   }
 
   private static void tanhInPlace(float[] z, int n) {
@@ -374,21 +402,15 @@ public final class PropertyGatedLstm {
     for (int i = 0; i < n; i++) y[i] = RationalTanh.tanh(x[i]);
   }
 
-  /** z[o + j] = ½ + ½·z[o + j] for j < n: σ(x) from tanh(x/2). */
-  private static void sigmoidFromTanh(float[] z, int o, int n) {
-    for (int j = 0; j < n; j++) z[o + j] = 0.5f + 0.5f * z[o + j];
-  }
-
-  /** One row's c_t = f ⊙ c_{t-1} + i ⊙ g (gates [i | f | o | g] at {@code zo}) into cNext. */
+  /** c_t = f ⊙ c_{t-1} + i ⊙ g. */
   private static void cellUpdate(
-      float[] z, int zo, float[] cells, int cp, float[] cNext, int o, int h) {
-    for (int j = 0; j < h; j++)
-      cNext[o + j] = z[zo + h + j] * cells[cp + j] + z[zo + j] * z[zo + 3 * h + j];
+      float[] forget, float[] cPrev, float[] in, float[] cellIn, float[] cNext, int n) {
+    for (int i = 0; i < n; i++) cNext[i] = forget[i] * cPrev[i] + in[i] * cellIn[i];
   }
 
-  /** One row's h_t = o ⊙ tanh(c_t) (the o gate at {@code oo}). */
-  private static void outputGate(float[] z, int oo, float[] tanhCell, float[] hNext, int o, int h) {
-    for (int j = 0; j < h; j++) hNext[o + j] = z[oo + j] * tanhCell[o + j];
+  /** z[i] = x[i]·y[i]. */
+  private static void multiply(float[] x, float[] y, float[] z, int n) {
+    for (int i = 0; i < n; i++) z[i] = x[i] * y[i];
   }
 
   /** The step loop in double arithmetic with exact exp (the gradient checks' precision). */
@@ -464,7 +486,7 @@ public final class PropertyGatedLstm {
   /** Java work arrays of one cache, reused across its steps and calls. */
   static final class Scratch {
     private final double[][] arrays = new double[12][0];
-    private final float[][] floatArrays = new float[12][0];
+    private final float[][] floatArrays = new float[25][0];
 
     double[] get(int k, int n) {
       if (arrays[k].length < n) arrays[k] = new double[n];
@@ -530,19 +552,24 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The backward step loop in float arithmetic: per step, passes over the forward's Java arrays
-   * give dZ (bias-gradient column sums fused in; split into small loops for C2's vectoriser, see
-   * {@link #forwardFloat}), one bulk write of the step's dZ block, the dh gemm and one bulk read.
-   * The dZ of all K steps ends in {@code c.dZ} for the gemms after the loop; db gets the column
-   * sums (per step in float, across steps in double); dH0/dC0 are written when the loop reaches
-   * step 0.
+   * The backward step loop in float arithmetic: per step, the forward's gate-major arrays are
+   * copied into step-local ones and flat same-index passes (see {@link #forwardFloat}) give dL/dz
+   * of the four gates; they are interleaved into the row-major [G, 4H] block (row copies), summed
+   * into db per column, written to the step's block of {@code c.dZ} in one bulk write; then the dh
+   * gemm and one bulk read. The dZ of all K steps ends in {@code c.dZ} for the gemms after the
+   * loop; db gets the column sums (per step in float, across steps in double); dH0/dC0 are written
+   * when the loop reaches step 0.
    */
   private void backwardFloat(
       Cache c, INDArray w, NativeValues dHid, int first, double[] db, INDArray dH0, INDArray dC0) {
-    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h;
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h, gn = g * n4;
     Scratch sc = c.scratch;
-    float[] dh = sc.floats(5, gh), dc = sc.floats(6, gh), dz = sc.floats(7, g * n4);
-    float[] dhd = sc.floats(8, gh), prev = sc.floats(9, gh), dbStep = sc.floats(10, n4);
+    float[] dh = sc.floats(15, gh), dc = sc.floats(16, gh), dhd = sc.floats(17, gh);
+    float[] prev = sc.floats(18, gh), dbStep = sc.floats(19, n4), dzRow = sc.floats(20, gn);
+    float[] cPrev = sc.floats(4, gh), tc = sc.floats(6, gh);
+    float[] in = sc.floats(7, gh), forget = sc.floats(8, gh), out = sc.floats(9, gh);
+    float[] cellIn = sc.floats(10, gh);
+    float[][] dzGate = {sc.floats(21, gh), sc.floats(22, gh), sc.floats(23, gh), sc.floats(24, gh)};
     java.util.Arrays.fill(dh, 0, gh, 0f);
     java.util.Arrays.fill(dc, 0, gh, 0f);
     NativeValues dZ = NativeValues.of(c.dZ), dhPrev = NativeValues.of(c.dStatePrev);
@@ -552,25 +579,25 @@ public final class PropertyGatedLstm {
         dHid.readFloats(s * gh, dhd, 0, gh);
         addInPlace(dh, dhd, gh);
       }
+      System.arraycopy(act, s * gn, in, 0, gh);
+      System.arraycopy(act, s * gn + gh, forget, 0, gh);
+      System.arraycopy(act, s * gn + 2 * gh, out, 0, gh);
+      System.arraycopy(act, s * gn + 3 * gh, cellIn, 0, gh);
+      System.arraycopy(cells, s * gh, cPrev, 0, gh);
+      System.arraycopy(tanhCells, s * gh, tc, 0, gh);
+      cellGradient(dc, dh, out, tc, gh); // dc = dL/dc_t
+      sigmoidGateGradient(dzGate[0], dc, cellIn, in, gh); // dz_i = dc g i (1 - i)
+      sigmoidGateGradient(dzGate[1], dc, cPrev, forget, gh); // dz_f = dc c_{t-1} f (1 - f)
+      sigmoidGateGradient(dzGate[2], dh, tc, out, gh); // dz_o = dh tanh(c) o (1 - o)
+      cellInputGradient(dzGate[3], dc, in, cellIn, gh); // dz_g = dc i (1 - g²)
+      multiplyInPlace(dc, forget, gh); // dL/dc_{t-1} = dc f
       java.util.Arrays.fill(dbStep, 0, n4, 0f);
-      int a0 = s * g * n4, cp = s * gh; // this step's gates; c_{t-1} and tanh(c_t)
       for (int u = 0; u < g; u++) {
-        int zo = u * n4, o = u * h;
-        if (mask != null && mask[s * g + u] == 0f) { // padding carried (h, c): pass through
-          java.util.Arrays.fill(dz, zo, zo + n4, 0f);
-          continue;
-        }
-        int ao = a0 + zo, co = cp + o;
-        cellGradient(dc, dh, act, ao + 2 * h, tanhCells, co, o, h); // dc = dL/dc_t
-        gateProduct(dz, zo, dc, act, ao + 3 * h, ao, o, h); // dz_i = dc g i (1 - i)
-        gateProduct(dz, zo + h, dc, cells, co, ao + h, act, o, h); // dz_f = dc c_{t-1} f (1 - f)
-        gateProduct(dz, zo + 2 * h, dh, tanhCells, co, ao + 2 * h, act, o, h); // dz_o
-        cellInputGradient(dz, zo + 3 * h, dc, act, ao, ao + 3 * h, o, h); // dz_g
-        scaleInPlace(dc, o, act, ao + h, h); // dL/dc_{t-1} = dc f
-        addInPlace(dbStep, dz, zo, n4);
+        for (int k = 0; k < 4; k++) System.arraycopy(dzGate[k], u * h, dzRow, u * n4 + k * h, h);
+        addInPlace(dbStep, dzRow, u * n4, n4);
       }
       for (int j = 0; j < n4; j++) db[j] += dbStep[j];
-      dZ.writeFloats((s - first) * g * n4, dz, 0, g * n4);
+      dZ.writeFloats((s - first) * gn, dzRow, 0, gn);
       if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
       hiddenGradientGemm(c, w, s, first);
       dhPrev.readFloats(0, prev, 0, gh);
@@ -589,47 +616,28 @@ public final class PropertyGatedLstm {
     for (int i = 0; i < n; i++) y[i] += x[i];
   }
 
-  /** y[j] += x[xo + j] for j < n. */
+  /** y[j] += x[xo + j] for j < n (column sums). */
   private static void addInPlace(float[] y, float[] x, int xo, int n) {
     for (int j = 0; j < n; j++) y[j] += x[xo + j];
   }
 
-  /** dc[o + j] += dh[o + j]·o_t·(1 − tanh²(c_t)): dL/dc_t (o gate at {@code og}). */
-  private static void cellGradient(
-      float[] dc, float[] dh, float[] act, int og, float[] tanhCells, int co, int o, int h) {
-    for (int j = 0; j < h; j++) {
-      float tc = tanhCells[co + j];
-      dc[o + j] += dh[o + j] * act[og + j] * (1f - tc * tc);
-    }
+  /** dc += dh·o·(1 − tanh²(c_t)). */
+  private static void cellGradient(float[] dc, float[] dh, float[] out, float[] tc, int n) {
+    for (int i = 0; i < n; i++) dc[i] += dh[i] * out[i] * (1f - tc[i] * tc[i]);
   }
 
-  /** dz[zo + j] = d[o + j]·x[xo + j]·σ·(1 − σ), σ = act[so + j]: a sigmoid gate's dL/dz. */
-  private static void gateProduct(
-      float[] dz, int zo, float[] d, float[] x, int xo, int so, float[] act, int o, int h) {
-    for (int j = 0; j < h; j++) {
-      float sg = act[so + j];
-      dz[zo + j] = d[o + j] * x[xo + j] * sg * (1f - sg);
-    }
+  /** dz = d·x·σ·(1 − σ): a sigmoid gate's dL/dz. */
+  private static void sigmoidGateGradient(float[] dz, float[] d, float[] x, float[] sg, int n) {
+    for (int i = 0; i < n; i++) dz[i] = d[i] * x[i] * sg[i] * (1f - sg[i]);
   }
 
-  /** The same with x from the gate array itself (the input gate: x = g, σ = i). */
-  private static void gateProduct(
-      float[] dz, int zo, float[] d, float[] act, int xo, int so, int o, int h) {
-    gateProduct(dz, zo, d, act, xo, so, act, o, h);
+  /** dz_g = dc·i·(1 − g²). */
+  private static void cellInputGradient(float[] dz, float[] dc, float[] in, float[] cellIn, int n) {
+    for (int i = 0; i < n; i++) dz[i] = dc[i] * in[i] * (1f - cellIn[i] * cellIn[i]);
   }
 
-  /** dz_g[zo + j] = dc[o + j]·i·(1 − g²) (i at {@code io}, g = tanh at {@code go}). */
-  private static void cellInputGradient(
-      float[] dz, int zo, float[] dc, float[] act, int io, int go, int o, int h) {
-    for (int j = 0; j < h; j++) {
-      float gg = act[go + j];
-      dz[zo + j] = dc[o + j] * act[io + j] * (1f - gg * gg);
-    }
-  }
-
-  /** y[o + j] *= x[xo + j]. */
-  private static void scaleInPlace(float[] y, int o, float[] x, int xo, int h) {
-    for (int j = 0; j < h; j++) y[o + j] *= x[xo + j];
+  private static void multiplyInPlace(float[] y, float[] x, int n) {
+    for (int i = 0; i < n; i++) y[i] *= x[i];
   }
 
   /** The backward step loop in double arithmetic (see {@link #backwardFloat}). */
