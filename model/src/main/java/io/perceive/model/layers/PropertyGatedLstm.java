@@ -60,12 +60,12 @@ public final class PropertyGatedLstm {
     INDArray hidden; // [T, G, H] h_1 .. h_T (the output; a view of states)
     INDArray finalCell; // [G, H] c_T
     // What backward reads, kept in Java in the parameters' precision (one of the two sets is used):
-    // activated gates as i, f, o, g (g = tanh) — FLOAT gate-major [T, 4, G, H], DOUBLE [T, G, 4H] —
+    // activated gates as i, f, o, g (g = tanh) — FLOAT gate-major [T][4][G*H], DOUBLE [T, G, 4H] —
     // c_0 .. c_T [T+1, G, H], tanh(c_t) [T, G, H]. Keeping them here spares backward a read of the
     // [G, 4H] block through NIO per step.
-    float[] actF = new float[0];
-    float[] cellsF = new float[0];
-    float[] tanhCellsF = new float[0];
+    float[][] actF = new float[0][]; // FLOAT: one [G*H] array per step and gate (index 4t + k)
+    float[][] cellsF = new float[0][]; // one [G*H] per step, c_0 .. c_T
+    float[][] tanhCellsF = new float[0][]; // one [G*H] per step
     double[] actD = new double[0];
     double[] cellsD = new double[0];
     double[] tanhCellsD = new double[0];
@@ -301,9 +301,9 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The step loop in float arithmetic. Keeps the activated gates (gate-major per step: [T, 4, G,
-   * H], g as tanh), c_0..c_T and tanh(c_t) in Java arrays for backward (an inference forward keeps
-   * only the current step's gates and tanh(c)).
+   * The step loop in float arithmetic. Keeps the activated gates (one [G*H] array per step and
+   * gate, g as tanh), c_0..c_T and tanh(c_t) in Java arrays for backward (an inference forward
+   * keeps only the current step's gates and tanh(c)).
    *
    * <p>Why the step is cut into flat loops over step-local arrays: C2 (JDK 17) vectorises a loop
    * only if its body is small (the unroll limit) and every array in it is indexed by the same
@@ -318,13 +318,11 @@ public final class PropertyGatedLstm {
   private void forwardFloat(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
     int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, g0 = 3 * h, gh = g * h, gn = g * n4;
     boolean keep = !c.inference;
-    c.actF = grow(c.actF, (keep ? t : 1) * gn);
-    c.cellsF = grow(c.cellsF, (t + 1) * gh);
-    c.tanhCellsF = grow(c.tanhCellsF, (keep ? t : 1) * gh);
+    c.actF = grow(c.actF, (keep ? t : 1) * 4, gh);
+    c.cellsF = grow(c.cellsF, t + 1, gh);
+    c.tanhCellsF = grow(c.tanhCellsF, keep ? t : 1, gh);
     Scratch sc = c.scratch;
     float[] z = sc.floats(1, gn), hPrev = sc.floats(2, gh), hNext = sc.floats(3, gh);
-    float[] cPrev = sc.floats(4, gh), cNext = sc.floats(5, gh), tanhStep = sc.floats(6, gh);
-    float[][] gate = {sc.floats(7, gh), sc.floats(8, gh), sc.floats(9, gh), sc.floats(10, gh)};
     // the bias of each gate repeated for all G rows, so the bias pass is flat too
     float[] b = sc.floats(0, n4);
     float[][] gateBias = {
@@ -336,11 +334,16 @@ public final class PropertyGatedLstm {
     NativeValues states = NativeValues.of(c.states), gates = NativeValues.of(c.gates);
     NativeValues.of(h0).readFloats(0, hPrev, 0, gh);
     states.writeFloats(0, hPrev, 0, gh);
-    NativeValues.of(c0).readFloats(0, cPrev, 0, gh);
-    float[] act = c.actF, cells = c.cellsF, tanhCells = c.tanhCellsF, mask = c.mask;
-    System.arraycopy(cPrev, 0, cells, 0, gh);
-    float[] in = gate[0], forget = gate[1], out = gate[2], cellIn = gate[3];
+    NativeValues.of(c0).readFloats(0, c.cellsF[0], 0, gh);
+    float[] mask = c.mask;
     for (int s = 0; s < t; s++) {
+      // this step's arrays: the forward writes the stored gates, c_t and tanh(c_t) in place (each
+      // its own array, so the flat passes need no copy in or out)
+      int a0 = keep ? 4 * s : 0;
+      float[] in = c.actF[a0], forget = c.actF[a0 + 1], out = c.actF[a0 + 2];
+      float[] cellIn = c.actF[a0 + 3], tanhStep = c.tanhCellsF[keep ? s : 0];
+      float[] cPrev = c.cellsF[s], cNext = c.cellsF[s + 1];
+      float[][] gate = {in, forget, out, cellIn};
       recurrentGemm(c, w, s);
       gates.readFloats(s * gn, z, 0, gn);
       for (int r = 0; r < g; r++) { // [G, 4H] rows → four [G*H] gate arrays
@@ -369,19 +372,12 @@ public final class PropertyGatedLstm {
           System.arraycopy(cPrev, o, cNext, o, h);
           System.arraycopy(hPrev, o, hNext, o, h);
         }
-      int a0 = keep ? s * gn : 0;
-      for (int k = 0; k < 4; k++) System.arraycopy(gate[k], 0, act, a0 + k * gh, gh);
-      System.arraycopy(tanhStep, 0, tanhCells, keep ? s * gh : 0, gh);
-      System.arraycopy(cNext, 0, cells, (s + 1) * gh, gh);
       states.writeFloats((s + 1) * gh, hNext, 0, gh);
       float[] swap = hPrev;
       hPrev = hNext;
       hNext = swap;
-      swap = cPrev;
-      cPrev = cNext;
-      cNext = swap;
     }
-    NativeValues.of(c.finalCell).writeFloats(0, cells, t * gh, gh);
+    NativeValues.of(c.finalCell).writeFloats(0, c.cellsF[t], 0, gh);
   }
 
   /** z[i] = (z[i] + b[i])·scale. */
@@ -460,8 +456,11 @@ public final class PropertyGatedLstm {
     NativeValues.of(c.finalCell).write(0, cells, t * gh, gh);
   }
 
-  private static float[] grow(float[] a, int n) {
-    return a.length < n ? new float[n] : a;
+  /** {@code count} arrays of at least {@code n} floats, reusing those {@code a} has. */
+  private static float[][] grow(float[][] a, int count, int n) {
+    float[][] r = a.length >= count ? a : java.util.Arrays.copyOf(a, count);
+    for (int i = 0; i < count; i++) if (r[i] == null || r[i].length < n) r[i] = new float[n];
+    return r;
   }
 
   private static double[] grow(double[] a, int n) {
@@ -566,25 +565,18 @@ public final class PropertyGatedLstm {
     Scratch sc = c.scratch;
     float[] dh = sc.floats(15, gh), dc = sc.floats(16, gh), dhd = sc.floats(17, gh);
     float[] prev = sc.floats(18, gh), dbStep = sc.floats(19, n4), dzRow = sc.floats(20, gn);
-    float[] cPrev = sc.floats(4, gh), tc = sc.floats(6, gh);
-    float[] in = sc.floats(7, gh), forget = sc.floats(8, gh), out = sc.floats(9, gh);
-    float[] cellIn = sc.floats(10, gh);
     float[][] dzGate = {sc.floats(21, gh), sc.floats(22, gh), sc.floats(23, gh), sc.floats(24, gh)};
     java.util.Arrays.fill(dh, 0, gh, 0f);
     java.util.Arrays.fill(dc, 0, gh, 0f);
     NativeValues dZ = NativeValues.of(c.dZ), dhPrev = NativeValues.of(c.dStatePrev);
-    float[] act = c.actF, cells = c.cellsF, tanhCells = c.tanhCellsF, mask = c.mask;
+    float[] mask = c.mask;
     for (int s = t - 1; s >= first; s--) {
       if (dHid != null) { // dL/dh_t = carried + the output's own gradient (padding rows too)
         dHid.readFloats(s * gh, dhd, 0, gh);
         addInPlace(dh, dhd, gh);
       }
-      System.arraycopy(act, s * gn, in, 0, gh);
-      System.arraycopy(act, s * gn + gh, forget, 0, gh);
-      System.arraycopy(act, s * gn + 2 * gh, out, 0, gh);
-      System.arraycopy(act, s * gn + 3 * gh, cellIn, 0, gh);
-      System.arraycopy(cells, s * gh, cPrev, 0, gh);
-      System.arraycopy(tanhCells, s * gh, tc, 0, gh);
+      float[] in = c.actF[4 * s], forget = c.actF[4 * s + 1], out = c.actF[4 * s + 2];
+      float[] cellIn = c.actF[4 * s + 3], cPrev = c.cellsF[s], tc = c.tanhCellsF[s];
       cellGradient(dc, dh, out, tc, gh); // dc = dL/dc_t
       sigmoidGateGradient(dzGate[0], dc, cellIn, in, gh); // dz_i = dc g i (1 - i)
       sigmoidGateGradient(dzGate[1], dc, cPrev, forget, gh); // dz_f = dc c_{t-1} f (1 - f)
