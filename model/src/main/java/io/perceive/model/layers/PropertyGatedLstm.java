@@ -73,7 +73,8 @@ public final class PropertyGatedLstm {
     INDArray dStatePrev; // [G, H]
     INDArray dItem; // [K*G, E]
     INDArray dProperty; // [K*G, P]
-    INDArray stepInputs; // [K*G, E+H+P] backward: [e_t, h_{t-1}, p_t] of the last K steps
+    INDArray stepInputs; // [K*G, E+H+P+1] backward: [e_t, h_{t-1}, p_t, 1] of the last K steps
+    INDArray dWeightAndBias; // [E+H+P+1, 4H] backward: dW over db of one call
     final Scratch scratch = new Scratch();
     final boolean detached;
     boolean inference; // filled by a forward without a cache: only the last step's gates kept
@@ -517,29 +518,43 @@ public final class PropertyGatedLstm {
     c.dZ = reuse(c.dZ, c.detached, type, (long) k * g, n4); // [K*G, 4H]
     c.dStatePrev = reuse(c.dStatePrev, c.detached, type, g, h); // [G, H]
     INDArray w = p.get(weightName());
-    double[] db = c.scratch.get(8, n4);
-    java.util.Arrays.fill(db, 0, n4, 0.0);
     INDArray dH0 = Nd4j.zeros(type, g, h);
     INDArray dC0 = Nd4j.zeros(type, g, h);
-    if (type == DataType.FLOAT) backwardFloat(c, w, dHid, first, db, dH0, dC0);
-    else backwardDouble(c, w, dHid, first, db, dH0, dC0);
+    if (type == DataType.FLOAT) backwardFloat(c, w, dHid, first, dH0, dC0);
+    else backwardDouble(c, w, dHid, first, dH0, dC0);
     INDArray dZa = c.dZ;
-    // Parameter gradients over all K steps at once: dW += [E_k, H_prev, P_k]^T dZ in ONE gemm over
-    // the steps' inputs side by side (copied once, [K*G, E+H+P]): three gemms of 64, 128 and 16
-    // rows ran at 18-67 GFLOP/s, the single 208-row one at ~85 (docs/model-performance.md).
-    INDArray gw = grads.get(weightName());
+    // Parameter gradients over all K steps at once: [dW; db] = [E_k, H_prev, P_k, 1]^T dZ in ONE
+    // gemm over the steps' inputs side by side (copied once, [K*G, E+H+P+1]): three gemms of 64,
+    // 128 and 16 rows ran at 18-67 GFLOP/s, the single 208-row one at ~85, and the column of ones
+    // gives the bias gradient (dZ's column sums) without a Java pass (docs/model-performance.md).
     long kg = (long) k * g;
-    c.stepInputs = reuse(c.stepInputs, c.detached, type, kg, d);
+    c.stepInputs = reuse(c.stepInputs, c.detached, type, kg, d + 1);
     stepInputs(c, first, k);
-    Gemm.gemm(c.stepInputs, dZa, gw, true, false, 1.0, 1.0); // [D, 4H]
-    propertyToCellBlock(gw).assign(0); // structural zero: p does not feed g
-    NativeValues gb = NativeValues.of(grads.get(biasName()));
-    for (int j = 0; j < n4; j++) gb.set(j, gb.get(j) + db[j]);
+    c.dWeightAndBias = reuse(c.dWeightAndBias, c.detached, type, d + 1, n4);
+    Gemm.gemm(c.stepInputs, dZa, c.dWeightAndBias, true, false, 1.0, 0.0); // [D+1, 4H]
+    addWeightAndBiasGradient(c, grads.get(weightName()), grads.get(biasName()));
     c.dItem = reuse(c.dItem, c.detached, type, kg, e); // [K*G, E]
     Gemm.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
     c.dProperty = reuse(c.dProperty, c.detached, type, kg, pw); // [K*G, P]
     Gemm.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
     return new Grad(c.dItem, c.dProperty, first, dH0, dC0);
+  }
+
+  /**
+   * gw [D, 4H] += rows 0..D-1 of c.dWeightAndBias, with the p → g block kept at its structural
+   * zero; gb [4H] += its last row.
+   */
+  private void addWeightAndBiasGradient(Cache c, INDArray gw, INDArray gb) {
+    int d = inputWidth, n4 = 4 * hidden, g0 = 3 * hidden, pRow = itemWidth + hidden;
+    double[] sum = c.scratch.get(8, (d + 1) * n4), old = c.scratch.get(9, d * n4);
+    NativeValues.of(c.dWeightAndBias).read(0, sum, 0, (d + 1) * n4);
+    NativeValues w = NativeValues.of(gw), b = NativeValues.of(gb);
+    w.read(0, old, 0, d * n4);
+    for (int r = 0; r < d; r++)
+      for (int j = 0; j < n4; j++)
+        old[r * n4 + j] = r >= pRow && j >= g0 ? 0.0 : old[r * n4 + j] + sum[r * n4 + j];
+    w.write(0, old, 0, d * n4);
+    for (int j = 0; j < n4; j++) b.set(j, b.get(j) + sum[d * n4 + j]);
   }
 
   /** dL/dh_{s-1} of step s's real rows = dZ_s W_h^T (into c.dStatePrev). */
@@ -551,20 +566,19 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The backward step loop in float arithmetic: per step, the forward's gate-major arrays are
-   * copied into step-local ones and flat same-index passes (see {@link #forwardFloat}) give dL/dz
-   * of the four gates; they are interleaved into the row-major [G, 4H] block (row copies), summed
-   * into db per column, written to the step's block of {@code c.dZ} in one bulk write; then the dh
-   * gemm and one bulk read. The dZ of all K steps ends in {@code c.dZ} for the gemms after the
-   * loop; db gets the column sums (per step in float, across steps in double); dH0/dC0 are written
-   * when the loop reaches step 0.
+   * The backward step loop in float arithmetic: per step, flat same-index passes (see {@link
+   * #forwardFloat}) over the forward's per-step arrays give dL/dz of the four gates; they are
+   * interleaved into the row-major [G, 4H] block (row copies) and written to the step's block of
+   * {@code c.dZ} in one bulk write; then the dh gemm and one bulk read. The dZ of all K steps ends
+   * in {@code c.dZ} for the gemms after the loop (which also give db); dH0/dC0 are written when the
+   * loop reaches step 0.
    */
   private void backwardFloat(
-      Cache c, INDArray w, NativeValues dHid, int first, double[] db, INDArray dH0, INDArray dC0) {
+      Cache c, INDArray w, NativeValues dHid, int first, INDArray dH0, INDArray dC0) {
     int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h, gn = g * n4;
     Scratch sc = c.scratch;
     float[] dh = sc.floats(15, gh), dc = sc.floats(16, gh), dhd = sc.floats(17, gh);
-    float[] prev = sc.floats(18, gh), dbStep = sc.floats(19, n4), dzRow = sc.floats(20, gn);
+    float[] prev = sc.floats(18, gh), dzRow = sc.floats(20, gn);
     float[][] dzGate = {sc.floats(21, gh), sc.floats(22, gh), sc.floats(23, gh), sc.floats(24, gh)};
     java.util.Arrays.fill(dh, 0, gh, 0f);
     java.util.Arrays.fill(dc, 0, gh, 0f);
@@ -583,12 +597,8 @@ public final class PropertyGatedLstm {
       sigmoidGateGradient(dzGate[2], dh, tc, out, gh); // dz_o = dh tanh(c) o (1 - o)
       cellInputGradient(dzGate[3], dc, in, cellIn, gh); // dz_g = dc i (1 - g²)
       multiplyInPlace(dc, forget, gh); // dL/dc_{t-1} = dc f
-      java.util.Arrays.fill(dbStep, 0, n4, 0f);
-      for (int u = 0; u < g; u++) {
-        for (int k = 0; k < 4; k++) System.arraycopy(dzGate[k], u * h, dzRow, u * n4 + k * h, h);
-        addInPlace(dbStep, dzRow, u * n4, n4);
-      }
-      for (int j = 0; j < n4; j++) db[j] += dbStep[j];
+      for (int u = 0; u < g; u++) // four [G*H] gate arrays → [G, 4H] rows
+      for (int k = 0; k < 4; k++) System.arraycopy(dzGate[k], u * h, dzRow, u * n4 + k * h, h);
       dZ.writeFloats((s - first) * gn, dzRow, 0, gn);
       if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
       hiddenGradientGemm(c, w, s, first);
@@ -606,11 +616,6 @@ public final class PropertyGatedLstm {
 
   private static void addInPlace(float[] y, float[] x, int n) {
     for (int i = 0; i < n; i++) y[i] += x[i];
-  }
-
-  /** y[j] += x[xo + j] for j < n (column sums). */
-  private static void addInPlace(float[] y, float[] x, int xo, int n) {
-    for (int j = 0; j < n; j++) y[j] += x[xo + j];
   }
 
   /** dc += dh·o·(1 − tanh²(c_t)). */
@@ -634,7 +639,7 @@ public final class PropertyGatedLstm {
 
   /** The backward step loop in double arithmetic (see {@link #backwardFloat}). */
   private void backwardDouble(
-      Cache c, INDArray w, NativeValues dHid, int first, double[] db, INDArray dH0, INDArray dC0) {
+      Cache c, INDArray w, NativeValues dHid, int first, INDArray dH0, INDArray dC0) {
     int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h;
     Scratch sc = c.scratch;
     double[] dh = sc.get(4, gh), dc = sc.get(5, gh), dzd = sc.get(6, g * n4);
@@ -666,7 +671,6 @@ public final class PropertyGatedLstm {
           dzd[zo + 3 * h + j] = dcT * i * (1 - gg * gg);
           dc[o + j] = dcT * f;
         }
-        for (int j = 0; j < n4; j++) db[j] += dzd[zo + j];
       }
       dZ.write((s - first) * g * n4, dzd, 0, g * n4);
       if (s == first && first > 0) break;
@@ -684,8 +688,8 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * Fills {@code c.stepInputs} [K*G, E+H+P] with [e_t, h_{t-1}, p_t] of steps first .. first+K-1
-   * (row-wise byte copies of the cache's item, states and property arrays).
+   * Fills {@code c.stepInputs} [K*G, E+H+P+1] with [e_t, h_{t-1}, p_t, 1] of steps first ..
+   * first+K-1 (row-wise byte copies of the cache's item, states and property arrays).
    */
   private void stepInputs(Cache c, int first, int k) {
     int g = c.groups, e = itemWidth, h = hidden, pw = propertyWidth, d = inputWidth;
@@ -697,10 +701,12 @@ public final class PropertyGatedLstm {
     long rows = (long) k * g;
     for (int r = 0; r < rows; r++) {
       int src = first * g + r; // step-major row of the window
-      int o = r * d * bytes;
+      int o = r * (d + 1) * bytes;
       out.put(o, item, src * e * bytes, e * bytes);
       out.put(o + e * bytes, states, src * h * bytes, h * bytes); // h_{t-1}: states row t*G+u
       out.put(o + (e + h) * bytes, prop, src * pw * bytes, pw * bytes);
+      if (bytes == 4) out.putFloat(o + d * bytes, 1f); // the bias column
+      else out.putDouble(o + d * bytes, 1.0);
     }
     java.lang.ref.Reference.reachabilityFence(c);
   }
