@@ -28,7 +28,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p>Implementation: gate columns [i | f | o | g] of W [D, 4H], D = E + H + P (208 by default),
  * rows [W_e; W_h; W_p]. The input projection of all T steps is one pair of gemms per call ([T*G, E]
  * × W_e + [T*G, P] × W_p, plus the bias), so a step does only h_{t-1} W_h ([G, H] × [H, 4H]), one
- * ND4J sigmoid and one Java pass (see {@link #run} and docs/model-performance.md). The block of W
+ * Java pass over the step's gates (see {@link #run} and docs/model-performance.md). The block of W
  * from the p rows to the g columns is <em>structurally zero</em>: initialised to 0 and its gradient
  * is zeroed in every backward pass, so no optimizer moves it. Bias b [4H] starts at 0 except the
  * forget gate at 1. Parameters: {@code <prefix>/W} [D, 4H], {@code <prefix>/b} [4H].
@@ -191,7 +191,7 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The scoring forward (gates in Java, as {@link #forward} without a cache) into {@code work}, a
+   * The scoring forward (as {@link #forward} without a cache, keeping only one step's gates) into {@code work}, a
    * cache kept by the caller only for its arrays: the returned hidden states [T, G, H] belong to it
    * and are overwritten by the next call with the same cache. No backward from it.
    */
