@@ -191,9 +191,9 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The scoring forward (as {@link #forward} without a cache, keeping only one step's gates) into {@code work}, a
-   * cache kept by the caller only for its arrays: the returned hidden states [T, G, H] belong to it
-   * and are overwritten by the next call with the same cache. No backward from it.
+   * The scoring forward (as {@link #forward} without a cache, keeping only one step's gates) into
+   * {@code work}, a cache kept by the caller only for its arrays: the returned hidden states [T, G,
+   * H] belong to it and are overwritten by the next call with the same cache. No backward from it.
    */
   INDArray forwardInference(
       ParameterSet p,
