@@ -317,7 +317,7 @@ public final class PropertyGatedLstm {
    * unchanged and give it dz = 0.
    */
   private void forwardFloat(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
-    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, g0 = 3 * h, gh = g * h, gn = g * n4;
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h, gn = g * n4;
     boolean keep = !c.inference;
     c.actF = grow(c.actF, (keep ? t : 1) * 4, gh);
     c.cellsF = grow(c.cellsF, t + 1, gh);
