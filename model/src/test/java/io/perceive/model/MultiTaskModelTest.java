@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 class MultiTaskModelTest {
 
@@ -101,6 +102,45 @@ class MultiTaskModelTest {
         q -> m.forwardBackward(q, batch).gradients(),
         6,
         seed);
+  }
+
+  /**
+   * One minibatch in FLOAT (the vectorised float LSTM and attention code, rational tanh/sigmoid)
+   * against DOUBLE (exact exp, the precision of the gradient checks): losses, predictions and every
+   * gradient, dense and sparse, agree to float precision. Window 12 with bptt 12 so the LSTM's
+   * recurrence is long enough for rounding to compound.
+   */
+  @ParameterizedTest
+  @EnumSource(SharingMode.class)
+  void floatMinibatchAgreesWithDouble(SharingMode mode) {
+    ModelConfig cfg =
+        ModelFixtures.small(mode)
+            .set(ModelConfig.ATTENTION_WINDOW, 12)
+            .set(ModelConfig.BPTT_STEPS, 12)
+            .build();
+    MultiTaskModel m = new MultiTaskModel(cfg);
+    ParameterSet pd = m.initialise(DataType.DOUBLE), pf = pd.castTo(DataType.FLOAT);
+    TrainingBatch bd = ModelFixtures.randomBatch(cfg, 5, 15, 21, DataType.DOUBLE);
+    TrainingBatch bf = ModelFixtures.randomBatch(cfg, 5, 15, 21, DataType.FLOAT);
+    MultiTaskModel.StepResult d = m.forwardBackward(pd, bd), f = m.forwardBackward(pf, bf);
+    assertThat(f.losses().total())
+        .isCloseTo(d.losses().total(), within(1e-5 * Math.abs(d.losses().total())));
+    for (int i = 0; i < bd.samples(); i++)
+      assertThat(f.predictions().click()[i]).isCloseTo(d.predictions().click()[i], within(1e-5));
+    INDArray gd = d.gradients().flat(), gf = f.gradients().flat().castTo(DataType.DOUBLE);
+    double scale = gd.amaxNumber().doubleValue();
+    assertThat(scale).isPositive();
+    for (String name : pd.denseSpecs().keySet()) {
+      double diff =
+          d.gradients()
+              .get(name)
+              .sub(f.gradients().get(name).castTo(DataType.DOUBLE))
+              .amaxNumber()
+              .doubleValue();
+      assertThat(diff).as(name).isLessThan(1e-4 * scale);
+    }
+    assertThat(f.gradients().squaredNorm())
+        .isCloseTo(d.gradients().squaredNorm(), within(1e-4 * d.gradients().squaredNorm()));
   }
 
   @ParameterizedTest

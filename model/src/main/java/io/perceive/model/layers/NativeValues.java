@@ -43,6 +43,35 @@ abstract sealed class NativeValues {
   /** Bulk write of n values from {@code src[off..]} to element {@code from} (narrowing). */
   abstract void write(int from, double[] src, int off, int n);
 
+  /** Bulk read of n values into {@code dst[off..]} (FLOAT: a plain copy; DOUBLE: rounded). */
+  abstract void readFloats(int from, float[] dst, int off, int n);
+
+  /**
+   * Bulk write of n float values (FLOAT: a copy; DOUBLE: widened). <b>Flushes {@code
+   * src[off..off+n)} in place</b> first ({@link #flushSubnormals}), so what Java keeps equals what
+   * the native array holds.
+   */
+  abstract void writeFloats(int from, float[] src, int off, int n);
+
+  /** 1.5·2^-103: float spacing 2^-126 (the smallest normal) all around it. */
+  private static final float FLUSH = 1.5f * 0x1p-103f;
+
+  /**
+   * x = (x + 1.5·2^-103) − 1.5·2^-103 in place: every subnormal becomes 0 or ±2^-126, values below
+   * ~3e-24 move by at most one float ulp (at most 2e-31 absolute), larger ones not at all (checked
+   * over all 2^32 floats). Why not {@code |x| < MIN_NORMAL ? 0 : x} as {@link HostView#toFloat}:
+   * that select is not vectorised by C2 (0.45 ns a value, 2 ms per bptt-32 minibatch for the LSTM's
+   * dZ), this add/subtract is (0.07–0.2 ns). Subnormals must not reach BLAS: each multiply on one
+   * takes x86's slow microcode path (docs/model-performance.md).
+   */
+  static void flushSubnormals(float[] x, int off, int n) {
+    if (off == 0) {
+      for (int i = 0; i < n; i++) x[i] = (x[i] + FLUSH) - FLUSH; // one index: vectorised
+    } else {
+      for (int i = off; i < off + n; i++) x[i] = (x[i] + FLUSH) - FLUSH;
+    }
+  }
+
   /** A view of {@code a}, which must be c-ordered and contiguous (e.g. a row block). */
   static NativeValues of(INDArray a) {
     if (!isContiguousC(a))
@@ -147,6 +176,19 @@ abstract sealed class NativeValues {
     }
 
     @Override
+    void readFloats(int from, float[] dst, int off, int n) {
+      b.get(base + from, dst, off, n);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
+    void writeFloats(int from, float[] src, int off, int n) {
+      flushSubnormals(src, off, n);
+      b.put(base + from, src, off, n);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
     void write(int from, double[] src, int off, int n) {
       float[] t = tmp(n);
       for (int i = 0; i < n; i++) t[i] = HostView.toFloat(src[off + i]); // no subnormals
@@ -179,6 +221,18 @@ abstract sealed class NativeValues {
     @Override
     void read(int from, double[] dst, int off, int n) {
       b.get(base + from, dst, off, n);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
+    void readFloats(int from, float[] dst, int off, int n) {
+      for (int i = 0; i < n; i++) dst[off + i] = (float) b.get(base + from + i);
+      Reference.reachabilityFence(owner);
+    }
+
+    @Override
+    void writeFloats(int from, float[] src, int off, int n) {
+      for (int i = 0; i < n; i++) b.put(base + from + i, src[off + i]);
       Reference.reachabilityFence(owner);
     }
 

@@ -5,12 +5,12 @@ import io.perceive.model.core.Gradients;
 import io.perceive.model.core.HostView;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
+import io.perceive.model.core.RationalTanh;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * DUPN's property-gated LSTM (Ni et al., "Perceive Your Users in Depth", KDD 2018, section
@@ -28,7 +28,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * <p>Implementation: gate columns [i | f | o | g] of W [D, 4H], D = E + H + P (208 by default),
  * rows [W_e; W_h; W_p]. The input projection of all T steps is one pair of gemms per call ([T*G, E]
  * × W_e + [T*G, P] × W_p, plus the bias), so a step does only h_{t-1} W_h ([G, H] × [H, 4H]), one
- * ND4J sigmoid and one Java pass (see {@link #run} and docs/model-performance.md). The block of W
+ * Java pass over the step's gates (see {@link #run} and docs/model-performance.md). The block of W
  * from the p rows to the g columns is <em>structurally zero</em>: initialised to 0 and its gradient
  * is zeroed in every backward pass, so no optimizer moves it. Bias b [4H] starts at 0 except the
  * forget gate at 1. Parameters: {@code <prefix>/W} [D, 4H], {@code <prefix>/b} [4H].
@@ -55,24 +55,29 @@ public final class PropertyGatedLstm {
     float[] mask; // [T*G] step-major, null = all real
     INDArray item; // [T*G, E] (the caller's array, not owned)
     INDArray property; // [T*G, P] (not owned)
-    INDArray gates; // [T, G, 4H] activations i, f, o and σ(2 z_g) (g = 2σ(2 z_g) − 1)
+    INDArray gates; // [T, G, 4H] pre-activations z without the bias (the gemms' output)
     INDArray states; // [T+1, G, H] h_0 .. h_T
     INDArray hidden; // [T, G, H] h_1 .. h_T (the output; a view of states)
     INDArray finalCell; // [G, H] c_T
-    double[] cells = new double[0]; // [T+1, G, H] c_0 .. c_T
-    double[] tanhCells = new double[0]; // [T, G, H]
-    INDArray scaledW; // [D, 4H] W with the cell-input columns doubled
-    INDArray scaledB; // [4H] b with the cell-input entries doubled
-    INDArray[] stepGates; // per step [G, 4H] views of gates
-    INDArray allGates; // [T*G, 4H] view of gates
+    // What backward reads, kept in Java in the parameters' precision (one of the two sets is used):
+    // activated gates as i, f, o, g (g = tanh) — FLOAT gate-major [T][4][G*H], DOUBLE [T, G, 4H] —
+    // c_0 .. c_T [T+1, G, H], tanh(c_t) [T, G, H]. Keeping them here spares backward a read of the
+    // [G, 4H] block through NIO per step.
+    float[][] actF = new float[0][]; // FLOAT: one [G*H] array per step and gate (index 4t + k)
+    float[][] cellsF = new float[0][]; // one [G*H] per step, c_0 .. c_T
+    float[][] tanhCellsF = new float[0][]; // one [G*H] per step
+    double[] actD = new double[0];
+    double[] cellsD = new double[0];
+    double[] tanhCellsD = new double[0];
     INDArray dZ; // [K*G, 4H] backward: dL/dz of the last K steps
     INDArray dStatePrev; // [G, H]
     INDArray dItem; // [K*G, E]
     INDArray dProperty; // [K*G, P]
-    INDArray stepInputs; // [K*G, E+H+P] backward: [e_t, h_{t-1}, p_t] of the last K steps
+    INDArray stepInputs; // [K*G, E+H+P+1] backward: [e_t, h_{t-1}, p_t, 1] of the last K steps
+    INDArray dWeightAndBias; // [E+H+P+1, 4H] backward: dW over db of one call
     final Scratch scratch = new Scratch();
     final boolean detached;
-    boolean javaGates; // the gates hold raw z: no backward
+    boolean inference; // filled by a forward without a cache: only the last step's gates kept
 
     public Cache() {
       this(true);
@@ -186,9 +191,9 @@ public final class PropertyGatedLstm {
   }
 
   /**
-   * The scoring forward (gates in Java, as {@link #forward} without a cache) into {@code work}, a
-   * cache kept by the caller only for its arrays: the returned hidden states [T, G, H] belong to it
-   * and are overwritten by the next call with the same cache. No backward from it.
+   * The scoring forward (as {@link #forward} without a cache, keeping only one step's gates) into
+   * {@code work}, a cache kept by the caller only for its arrays: the returned hidden states [T, G,
+   * H] belong to it and are overwritten by the next call with the same cache. No backward from it.
    */
   INDArray forwardInference(
       ParameterSet p,
@@ -204,10 +209,12 @@ public final class PropertyGatedLstm {
 
   /**
    * The forward pass. The input projection of every step is hoisted out of the recurrence: Z = E
-   * W_e + P W_p + b for all T*G rows in two gemms and one bias add, so a step only adds h_{t-1} W_h
-   * ([G, H] × [H, 4H]) and applies one sigmoid. The weights and bias are used with their cell-input
-   * columns doubled (a copy per call), so the one sigmoid yields σ(2 z_g) and tanh(z_g) = 2σ(2 z_g)
-   * − 1 costs no further call.
+   * W_e + P W_p for all T*G rows in two gemms, so a step only adds h_{t-1} W_h ([G, H] × [H, 4H])
+   * and runs one Java pass over the step's [G, 4H] block: bias, gate activations, cell, tanh(c) and
+   * h (FLOAT: {@link #forwardFloat} with {@link RationalTanh}; DOUBLE: {@link #forwardDouble} with
+   * exact exp). Why no ND4J op per step: a per-step ND4J sigmoid and the doubled-columns weight
+   * copy it needed cost ~13 ms of a 137 ms minibatch, the float → double → float round trip of the
+   * Java pass as much again (docs/model-performance.md, session 4).
    */
   private Cache run(
       ParameterSet p,
@@ -218,9 +225,9 @@ public final class PropertyGatedLstm {
       INDArray h0,
       INDArray c0,
       Cache c,
-      boolean javaGates) {
+      boolean inference) {
     DataType type = p.dataType();
-    int g = groups, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth, n4 = 4 * h;
+    int g = groups, e = itemWidth, pw = propertyWidth, h = hidden, n4 = 4 * h;
     if (item.rows() % g != 0
         || item.columns() != e
         || property.columns() != pw
@@ -237,45 +244,16 @@ public final class PropertyGatedLstm {
     c.mask = mask;
     c.item = contiguous(item, type);
     c.property = contiguous(property, type);
-    INDArray oldGates = c.gates, oldStates = c.states;
+    INDArray oldStates = c.states;
     c.gates = reuse(c.gates, c.detached, type, t, g, n4);
     c.states = reuse(c.states, c.detached, type, t + 1, g, h);
     c.finalCell = reuse(c.finalCell, c.detached, type, g, h);
-    // javaGates (a forward without a cache: scoring): the sigmoid is done in Java, so no ND4J op
-    // and no view is made per step and the call creates a fixed handful of native objects
-    // whatever T (with nopointergc every ND4J op leaks ~0.2-1 KB, docs/model-performance.md).
-    // Otherwise (training, streaming steps) one vectorised ND4J sigmoid per step over views made
-    // once per shape is cheaper; it differs from the Java sigmoid in the last float bits only.
-    c.javaGates = javaGates;
-    if (c.gates != oldGates || c.states != oldStates || c.hidden == null) {
+    c.inference = inference;
+    if (c.states != oldStates || c.hidden == null)
       c.hidden = NativeValues.block3(c.states, (long) g * h, t, g, h);
-      c.stepGates = null;
-    }
-    if (!javaGates && c.stepGates == null) {
-      c.stepGates = new INDArray[t];
-      for (int s = 0; s < t; s++)
-        c.stepGates[s] = NativeValues.block(c.gates, (long) s * g * n4, g, n4);
-      c.allGates = NativeValues.block(c.gates, 0, (long) t * g, n4);
-    }
-    if (c.cells.length < (t + 1) * g * h) c.cells = new double[(t + 1) * g * h];
-    if (c.tanhCells.length < t * g * h) c.tanhCells = new double[t * g * h];
-
-    Scratch scratch = c.scratch;
-    double[] bd = scratch.get(0, n4);
-    NativeValues.of(p.get(biasName())).read(0, bd, 0, n4);
     INDArray w = p.get(weightName());
-    if (!javaGates) {
-      // W and b with the cell-input columns doubled (exact in binary floating point), so that one
-      // sigmoid gives σ(2 z_g).
-      c.scaledW = reuse(c.scaledW, c.detached, type, d, n4);
-      c.scaledB = reuse(c.scaledB, c.detached, type, n4);
-      w = c.scaledW.assign(w);
-      w.get(NDArrayIndex.all(), NDArrayIndex.interval(3L * h, n4)).muli(2.0);
-      for (int j = 3 * h; j < n4; j++) bd[j] *= 2.0;
-      NativeValues.of(c.scaledB).write(0, bd, 0, n4);
-    }
 
-    // Z = E W_e + P W_p (+ b) for all steps at once: [T*G, 4H].
+    // Z = E W_e + P W_p for all steps at once: [T*G, 4H] (the bias is added in the Java pass).
     int rows = t * g;
     Gemm.gemm(rows, n4, e, c.item, 0, e, false, w, 0, n4, false, c.gates, 0, n4, 1.0, 0.0);
     Gemm.gemm(
@@ -295,55 +273,199 @@ public final class PropertyGatedLstm {
         n4,
         1.0,
         1.0);
-    if (!javaGates) c.allGates.addiRowVector(c.scaledB);
+    INDArray hStart = contiguous(h0, type), cStart = contiguous(c0, type);
+    if (type == DataType.FLOAT) forwardFloat(c, w, p.get(biasName()), hStart, cStart);
+    else forwardDouble(c, w, p.get(biasName()), hStart, cStart);
+    return c;
+  }
 
-    NativeValues states = NativeValues.of(c.states);
-    NativeValues gates = NativeValues.of(c.gates);
-    double[] hPrev = scratch.get(1, g * h), hNext = scratch.get(2, g * h);
-    double[] zd = scratch.get(3, g * n4);
-    NativeValues.of(contiguous(h0, type)).read(0, hPrev, 0, g * h);
-    states.write(0, hPrev, 0, g * h);
-    NativeValues.of(contiguous(c0, type)).read(0, c.cells, 0, g * h);
-    long whOffset = (long) e * n4; // W_h: rows E .. E+H of W
+  /** The recurrent term of step s: gates[s] += h_{s} W_h (h_s = states row block s). */
+  private void recurrentGemm(Cache c, INDArray w, int s) {
+    int g = c.groups, h = hidden, n4 = 4 * h;
+    Gemm.gemm(
+        g,
+        n4,
+        h,
+        c.states,
+        (long) s * g * h,
+        h,
+        false,
+        w,
+        (long) itemWidth * n4, // W_h: rows E .. E+H of W
+        n4,
+        false,
+        c.gates,
+        (long) s * g * n4,
+        n4,
+        1.0,
+        1.0);
+  }
+
+  /**
+   * The step loop in float arithmetic. Keeps the activated gates (one [G*H] array per step and
+   * gate, g as tanh), c_0..c_T and tanh(c_t) in Java arrays for backward (an inference forward
+   * keeps only the current step's gates and tanh(c)).
+   *
+   * <p>Why the step is cut into flat loops over step-local arrays: C2 (JDK 17) vectorises a loop
+   * only if its body is small (the unroll limit) and every array in it is indexed by the same
+   * expression — it cannot rule out that two float[] are one array at an unknown distance. One
+   * fused loop per row ran at 5–10 ns per value, a flat same-index pass at 0.15–0.7
+   * (docs/model-performance.md, session 4). The gemm's row-major [G, 4H] block is therefore split
+   * into four gate arrays [G*H] once per step (row copies), and all element-wise work runs flat on
+   * arrays small enough (128 KB at G = 256) to stay in L2. A padding row is stored as i = 0, f = 1,
+   * o = 0, g = 0, tanh c = 0: then the same flat backward passes carry (dh, dc) through it
+   * unchanged and give it dz = 0.
+   */
+  private void forwardFloat(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h, gn = g * n4;
+    boolean keep = !c.inference;
+    c.actF = grow(c.actF, (keep ? t : 1) * 4, gh);
+    c.cellsF = grow(c.cellsF, t + 1, gh);
+    c.tanhCellsF = grow(c.tanhCellsF, keep ? t : 1, gh);
+    Scratch sc = c.scratch;
+    float[] z = sc.floats(1, gn), hPrev = sc.floats(2, gh), hNext = sc.floats(3, gh);
+    // the bias of each gate repeated for all G rows, so the bias pass is flat too
+    float[] b = sc.floats(0, n4);
+    float[][] gateBias = {
+      sc.floats(11, gh), sc.floats(12, gh), sc.floats(13, gh), sc.floats(14, gh)
+    };
+    NativeValues.of(bias).readFloats(0, b, 0, n4);
+    for (int k = 0; k < 4; k++)
+      for (int r = 0; r < g; r++) System.arraycopy(b, k * h, gateBias[k], r * h, h);
+    NativeValues states = NativeValues.of(c.states), gates = NativeValues.of(c.gates);
+    NativeValues.of(h0).readFloats(0, hPrev, 0, gh);
+    states.writeFloats(0, hPrev, 0, gh);
+    NativeValues.of(c0).readFloats(0, c.cellsF[0], 0, gh);
+    float[] mask = c.mask;
     for (int s = 0; s < t; s++) {
-      Gemm.gemm(
-          g,
-          n4,
-          h,
-          c.states,
-          (long) s * g * h,
-          h,
-          false,
-          w,
-          whOffset,
-          n4,
-          false,
-          c.gates,
-          (long) s * g * n4,
-          n4,
-          1.0,
-          1.0);
-      if (!javaGates) Transforms.sigmoid(c.stepGates[s], false); // i, f, o and σ(2·z_g)
-      gates.read(s * g * n4, zd, 0, g * n4);
-      if (javaGates) activate(g, zd, bd);
-      cellForward(g, zd, hPrev, c.cells, s * g * h, hNext, c.tanhCells, mask, s * g);
-      states.write((s + 1) * g * h, hNext, 0, g * h);
+      // this step's arrays: the forward writes the stored gates, c_t and tanh(c_t) in place (each
+      // its own array, so the flat passes need no copy in or out)
+      int a0 = keep ? 4 * s : 0;
+      float[] in = c.actF[a0], forget = c.actF[a0 + 1], out = c.actF[a0 + 2];
+      float[] cellIn = c.actF[a0 + 3], tanhStep = c.tanhCellsF[keep ? s : 0];
+      float[] cPrev = c.cellsF[s], cNext = c.cellsF[s + 1];
+      float[][] gate = {in, forget, out, cellIn};
+      recurrentGemm(c, w, s);
+      gates.readFloats(s * gn, z, 0, gn);
+      for (int r = 0; r < g; r++) { // [G, 4H] rows → four [G*H] gate arrays
+        for (int k = 0; k < 4; k++) System.arraycopy(z, r * n4 + k * h, gate[k], r * h, h);
+      }
+      // σ(x) = ½ + ½·tanh(x/2): one rational tanh for all four gates
+      for (int k = 0; k < 3; k++) {
+        addScaled(gate[k], gateBias[k], 0.5f, gh); // (z + b) / 2
+        tanhInPlace(gate[k], gh);
+        affineInPlace(gate[k], 0.5f, 0.5f, gh);
+      }
+      addScaled(cellIn, gateBias[3], 1f, gh);
+      tanhInPlace(cellIn, gh);
+      cellUpdate(forget, cPrev, in, cellIn, cNext, gh);
+      tanhInto(cNext, tanhStep, gh);
+      multiply(out, tanhStep, hNext, gh);
+      if (mask != null)
+        for (int r = 0; r < g; r++) {
+          if (mask[s * g + r] != 0f) continue;
+          int o = r * h, e = o + h; // padding: carry (h, c)
+          java.util.Arrays.fill(in, o, e, 0f);
+          java.util.Arrays.fill(forget, o, e, 1f);
+          java.util.Arrays.fill(out, o, e, 0f);
+          java.util.Arrays.fill(cellIn, o, e, 0f);
+          java.util.Arrays.fill(tanhStep, o, e, 0f);
+          System.arraycopy(cPrev, o, cNext, o, h);
+          System.arraycopy(hPrev, o, hNext, o, h);
+        }
+      states.writeFloats((s + 1) * gh, hNext, 0, gh);
+      float[] swap = hPrev;
+      hPrev = hNext;
+      hNext = swap;
+    }
+    NativeValues.of(c.finalCell).writeFloats(0, c.cellsF[t], 0, gh);
+  }
+
+  /** z[i] = (z[i] + b[i])·scale. */
+  private static void addScaled(float[] z, float[] b, float scale, int n) {
+    for (int i = 0; i < n; i++) z[i] = (z[i] + b[i]) * scale;
+  }
+
+  /** z[i] = shift + scale·z[i]. */
+  private static void affineInPlace(float[] z, float shift, float scale, int n) {
+    for (int i = 0; i < n; i++) z[i] = shift + scale * z[i];
+  }
+
+  private static void tanhInPlace(float[] z, int n) {
+    for (int i = 0; i < n; i++) z[i] = RationalTanh.tanh(z[i]);
+  }
+
+  private static void tanhInto(float[] x, float[] y, int n) {
+    for (int i = 0; i < n; i++) y[i] = RationalTanh.tanh(x[i]);
+  }
+
+  /** c_t = f ⊙ c_{t-1} + i ⊙ g. */
+  private static void cellUpdate(
+      float[] forget, float[] cPrev, float[] in, float[] cellIn, float[] cNext, int n) {
+    for (int i = 0; i < n; i++) cNext[i] = forget[i] * cPrev[i] + in[i] * cellIn[i];
+  }
+
+  /** z[i] = x[i]·y[i]. */
+  private static void multiply(float[] x, float[] y, float[] z, int n) {
+    for (int i = 0; i < n; i++) z[i] = x[i] * y[i];
+  }
+
+  /** The step loop in double arithmetic with exact exp (the gradient checks' precision). */
+  private void forwardDouble(Cache c, INDArray w, INDArray bias, INDArray h0, INDArray c0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, g0 = 3 * h, gh = g * h;
+    boolean keep = !c.inference;
+    c.actD = grow(c.actD, (keep ? t : 1) * g * n4);
+    c.cellsD = grow(c.cellsD, (t + 1) * gh);
+    c.tanhCellsD = grow(c.tanhCellsD, (keep ? t : 1) * gh);
+    Scratch sc = c.scratch;
+    double[] b = sc.get(0, n4), z = sc.get(1, g * n4), hPrev = sc.get(2, gh), hNext = sc.get(3, gh);
+    NativeValues.of(bias).read(0, b, 0, n4);
+    NativeValues states = NativeValues.of(c.states), gates = NativeValues.of(c.gates);
+    NativeValues.of(h0).read(0, hPrev, 0, gh);
+    states.write(0, hPrev, 0, gh);
+    NativeValues.of(c0).read(0, c.cellsD, 0, gh);
+    double[] act = c.actD, cells = c.cellsD, tanhCells = c.tanhCellsD;
+    float[] mask = c.mask;
+    for (int s = 0; s < t; s++) {
+      recurrentGemm(c, w, s);
+      gates.read(s * g * n4, z, 0, g * n4);
+      int a0 = keep ? s * g * n4 : 0, tc0 = keep ? s * gh : 0, cp = s * gh, cn = cp + gh;
+      for (int r = 0; r < g; r++) {
+        int o = r * h, ao = a0 + r * n4, zo = r * n4;
+        if (mask != null && mask[s * g + r] == 0f) { // padding: carry (h, c)
+          System.arraycopy(cells, cp + o, cells, cn + o, h);
+          System.arraycopy(hPrev, o, hNext, o, h);
+          java.util.Arrays.fill(tanhCells, tc0 + o, tc0 + o + h, 0.0);
+          java.util.Arrays.fill(act, ao, ao + n4, 0.0);
+          continue;
+        }
+        for (int j = 0; j < g0; j++) act[ao + j] = NativeValues.sigmoid(z[zo + j] + b[j]);
+        for (int j = g0; j < n4; j++) act[ao + j] = NativeValues.tanh(z[zo + j] + b[j]);
+        for (int j = 0; j < h; j++) {
+          double cell = act[ao + h + j] * cells[cp + o + j] + act[ao + j] * act[ao + g0 + j];
+          double tanh = NativeValues.tanh(cell);
+          cells[cn + o + j] = cell;
+          tanhCells[tc0 + o + j] = tanh;
+          hNext[o + j] = act[ao + 2 * h + j] * tanh;
+        }
+      }
+      states.write((s + 1) * gh, hNext, 0, gh);
       double[] swap = hPrev;
       hPrev = hNext;
       hNext = swap;
     }
-    NativeValues.of(c.finalCell).write(0, c.cells, t * g * h, g * h);
-    return c;
+    NativeValues.of(c.finalCell).write(0, cells, t * gh, gh);
   }
 
-  /** Java gate activations: i, f, o = σ(z + b) and σ(2 (z_g + b_g)) in place. */
-  private void activate(int rows, double[] z, double[] bias) {
-    int h = hidden, n4 = 4 * h, g0 = 3 * h;
-    for (int r = 0; r < rows; r++) {
-      int o = r * n4;
-      for (int j = 0; j < g0; j++) z[o + j] = NativeValues.sigmoid(z[o + j] + bias[j]);
-      for (int j = g0; j < n4; j++) z[o + j] = NativeValues.sigmoid(2.0 * (z[o + j] + bias[j]));
-    }
+  /** {@code count} arrays of at least {@code n} floats, reusing those {@code a} has. */
+  private static float[][] grow(float[][] a, int count, int n) {
+    float[][] r = a.length >= count ? a : java.util.Arrays.copyOf(a, count);
+    for (int i = 0; i < count; i++) if (r[i] == null || r[i].length < n) r[i] = new float[n];
+    return r;
+  }
+
+  private static double[] grow(double[] a, int n) {
+    return a.length < n ? new double[n] : a;
   }
 
   /**
@@ -357,54 +479,23 @@ public final class PropertyGatedLstm {
           "item must be [B, " + itemWidth + "] and property [B, " + propertyWidth + "]");
     requireState(h, b, "h");
     requireState(c, b, "c");
-    // the ND4J sigmoid, as in training's forward: the streamed state equals the window's exactly
-    return run(p, item, property, null, b, h, c, new Cache(false), false).finalState();
-  }
-
-  /**
-   * The Java part of one step for {@code rows} rows after the sigmoid: g = 2σ(2 z_g) − 1, the cell
-   * c = f ⊙ c_prev + i ⊙ g, tanh(c) through one exp per unit, h = o ⊙ tanh(c), and the padding
-   * carry. {@code z} holds the activated gates [rows, 4H]; the cells of this step start at {@code
-   * cells[c0]} and the new ones go H·rows further; h_{t-1} is {@code hPrev}, h_t goes to {@code
-   * hOut}.
-   */
-  private void cellForward(
-      int rows,
-      double[] z,
-      double[] hPrev,
-      double[] cells,
-      int c0,
-      double[] hOut,
-      double[] tanhCells,
-      float[] mask,
-      int mask0) {
-    int h = hidden, n4 = 4 * h, g0 = 3 * h, next = c0 + rows * h;
-    for (int r = 0; r < rows; r++) {
-      int zo = r * n4, o = r * h;
-      if (mask != null && mask[mask0 + r] == 0f) { // padding: carry (h, c)
-        System.arraycopy(cells, c0 + o, cells, next + o, h);
-        System.arraycopy(hPrev, o, hOut, o, h);
-        java.util.Arrays.fill(tanhCells, c0 + o, c0 + o + h, 0.0);
-        continue;
-      }
-      for (int j = 0; j < h; j++) {
-        double g = 2.0 * z[zo + g0 + j] - 1.0; // tanh(x) = 2σ(2x) − 1; stored as σ(2x)
-        double cell = z[zo + h + j] * cells[c0 + o + j] + z[zo + j] * g;
-        double t = NativeValues.tanh(cell);
-        cells[next + o + j] = cell;
-        tanhCells[c0 + o + j] = t;
-        hOut[o + j] = z[zo + 2 * h + j] * t;
-      }
-    }
+    // the same step code as the window's forward: the streamed state equals the window's exactly
+    return run(p, item, property, null, b, h, c, new Cache(false), true).finalState();
   }
 
   /** Java work arrays of one cache, reused across its steps and calls. */
   static final class Scratch {
     private final double[][] arrays = new double[12][0];
+    private final float[][] floatArrays = new float[25][0];
 
     double[] get(int k, int n) {
       if (arrays[k].length < n) arrays[k] = new double[n];
       return arrays[k];
+    }
+
+    float[] floats(int k, int n) {
+      if (floatArrays[k].length < n) floatArrays[k] = new float[n];
+      return floatArrays[k];
     }
   }
 
@@ -415,7 +506,7 @@ public final class PropertyGatedLstm {
    */
   public Grad backward(ParameterSet p, Gradients grads, INDArray dHidden, int bpttSteps, Cache c) {
     if (bpttSteps < 1) throw new IllegalArgumentException("bpttSteps must be >= 1");
-    if (c.javaGates) throw new IllegalStateException("backward needs a cache passed to forward");
+    if (c.inference) throw new IllegalStateException("backward needs a cache passed to forward");
     DataType type = p.dataType();
     int g = c.groups, t = c.steps, e = itemWidth, pw = propertyWidth, h = hidden, d = inputWidth;
     int n4 = 4 * h;
@@ -424,43 +515,155 @@ public final class PropertyGatedLstm {
       throw new IllegalArgumentException(
           "dHidden must be [T, G, H] = [" + t + ", " + g + ", " + h + "]");
     NativeValues dHid = dHidden == null ? null : NativeValues.of(contiguous(dHidden, type));
-    NativeValues gates = NativeValues.of(c.gates);
     c.dZ = reuse(c.dZ, c.detached, type, (long) k * g, n4); // [K*G, 4H]
     c.dStatePrev = reuse(c.dStatePrev, c.detached, type, g, h); // [G, H]
-    INDArray dZa = c.dZ;
-    NativeValues dZ = NativeValues.of(dZa);
     INDArray w = p.get(weightName());
-    INDArray dhPrevA = c.dStatePrev;
-    NativeValues dhPrev = NativeValues.of(dhPrevA);
+    INDArray dH0 = Nd4j.zeros(type, g, h);
+    INDArray dC0 = Nd4j.zeros(type, g, h);
+    if (type == DataType.FLOAT) backwardFloat(c, w, dHid, first, dH0, dC0);
+    else backwardDouble(c, w, dHid, first, dH0, dC0);
+    INDArray dZa = c.dZ;
+    // Parameter gradients over all K steps at once: [dW; db] = [E_k, H_prev, P_k, 1]^T dZ in ONE
+    // gemm over the steps' inputs side by side (copied once, [K*G, E+H+P+1]): three gemms of 64,
+    // 128 and 16 rows ran at 18-67 GFLOP/s, the single 208-row one at ~85, and the column of ones
+    // gives the bias gradient (dZ's column sums) without a Java pass (docs/model-performance.md).
+    long kg = (long) k * g;
+    c.stepInputs = reuse(c.stepInputs, c.detached, type, kg, d + 1);
+    stepInputs(c, first, k);
+    c.dWeightAndBias = reuse(c.dWeightAndBias, c.detached, type, d + 1, n4);
+    Gemm.gemm(c.stepInputs, dZa, c.dWeightAndBias, true, false, 1.0, 0.0); // [D+1, 4H]
+    addWeightAndBiasGradient(c, grads.get(weightName()), grads.get(biasName()));
+    c.dItem = reuse(c.dItem, c.detached, type, kg, e); // [K*G, E]
+    Gemm.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
+    c.dProperty = reuse(c.dProperty, c.detached, type, kg, pw); // [K*G, P]
+    Gemm.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
+    return new Grad(c.dItem, c.dProperty, first, dH0, dC0);
+  }
+
+  /**
+   * gw [D, 4H] += rows 0..D-1 of c.dWeightAndBias, with the p → g block kept at its structural
+   * zero; gb [4H] += its last row.
+   */
+  private void addWeightAndBiasGradient(Cache c, INDArray gw, INDArray gb) {
+    int d = inputWidth, n4 = 4 * hidden, g0 = 3 * hidden, pRow = itemWidth + hidden;
+    double[] sum = c.scratch.get(8, (d + 1) * n4), old = c.scratch.get(9, d * n4);
+    NativeValues.of(c.dWeightAndBias).read(0, sum, 0, (d + 1) * n4);
+    NativeValues w = NativeValues.of(gw), b = NativeValues.of(gb);
+    w.read(0, old, 0, d * n4);
+    for (int r = 0; r < d; r++)
+      for (int j = 0; j < n4; j++)
+        old[r * n4 + j] = r >= pRow && j >= g0 ? 0.0 : old[r * n4 + j] + sum[r * n4 + j];
+    w.write(0, old, 0, d * n4);
+    for (int j = 0; j < n4; j++) b.set(j, b.get(j) + sum[d * n4 + j]);
+  }
+
+  /** dL/dh_{s-1} of step s's real rows = dZ_s W_h^T (into c.dStatePrev). */
+  private void hiddenGradientGemm(Cache c, INDArray w, int s, int first) {
+    int g = c.groups, h = hidden, n4 = 4 * h;
+    long dz0 = (long) (s - first) * g * n4;
+    long wh = (long) itemWidth * n4; // W_h: rows E .. E+H of W
+    Gemm.gemm(g, h, n4, c.dZ, dz0, n4, false, w, wh, n4, true, c.dStatePrev, 0, h, 1.0, 0.0);
+  }
+
+  /**
+   * The backward step loop in float arithmetic: per step, flat same-index passes (see {@link
+   * #forwardFloat}) over the forward's per-step arrays give dL/dz of the four gates; they are
+   * interleaved into the row-major [G, 4H] block (row copies) and written to the step's block of
+   * {@code c.dZ} in one bulk write; then the dh gemm and one bulk read. The dZ of all K steps ends
+   * in {@code c.dZ} for the gemms after the loop (which also give db); dH0/dC0 are written when the
+   * loop reaches step 0.
+   */
+  private void backwardFloat(
+      Cache c, INDArray w, NativeValues dHid, int first, INDArray dH0, INDArray dC0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h, gn = g * n4;
     Scratch sc = c.scratch;
-    double[] dh = sc.get(4, g * h), dc = sc.get(5, g * h);
-    java.util.Arrays.fill(dh, 0, g * h, 0.0);
-    java.util.Arrays.fill(dc, 0, g * h, 0.0);
-    double[] gd = sc.get(6, g * n4), dzd = sc.get(7, g * n4), db = sc.get(8, n4);
-    java.util.Arrays.fill(db, 0, n4, 0.0);
-    double[] dhd = sc.get(9, g * h), prev = sc.get(10, g * h);
-    double[] cells = c.cells, tcs = c.tanhCells;
+    float[] dh = sc.floats(15, gh), dc = sc.floats(16, gh), dhd = sc.floats(17, gh);
+    float[] prev = sc.floats(18, gh), dzRow = sc.floats(20, gn);
+    float[][] dzGate = {sc.floats(21, gh), sc.floats(22, gh), sc.floats(23, gh), sc.floats(24, gh)};
+    java.util.Arrays.fill(dh, 0, gh, 0f);
+    java.util.Arrays.fill(dc, 0, gh, 0f);
+    NativeValues dZ = NativeValues.of(c.dZ), dhPrev = NativeValues.of(c.dStatePrev);
     float[] mask = c.mask;
     for (int s = t - 1; s >= first; s--) {
-      int dz0 = (s - first) * g * n4;
-      gates.read(s * g * n4, gd, 0, g * n4);
-      if (dHid != null) dHid.read(s * g * h, dhd, 0, g * h);
-      int cp0 = s * g * h; // c_{t-1} and tanh(c_t) of this step
+      if (dHid != null) { // dL/dh_t = carried + the output's own gradient (padding rows too)
+        dHid.readFloats(s * gh, dhd, 0, gh);
+        addInPlace(dh, dhd, gh);
+      }
+      float[] in = c.actF[4 * s], forget = c.actF[4 * s + 1], out = c.actF[4 * s + 2];
+      float[] cellIn = c.actF[4 * s + 3], cPrev = c.cellsF[s], tc = c.tanhCellsF[s];
+      cellGradient(dc, dh, out, tc, gh); // dc = dL/dc_t
+      sigmoidGateGradient(dzGate[0], dc, cellIn, in, gh); // dz_i = dc g i (1 - i)
+      sigmoidGateGradient(dzGate[1], dc, cPrev, forget, gh); // dz_f = dc c_{t-1} f (1 - f)
+      sigmoidGateGradient(dzGate[2], dh, tc, out, gh); // dz_o = dh tanh(c) o (1 - o)
+      cellInputGradient(dzGate[3], dc, in, cellIn, gh); // dz_g = dc i (1 - g²)
+      multiplyInPlace(dc, forget, gh); // dL/dc_{t-1} = dc f
+      for (int u = 0; u < g; u++) // four [G*H] gate arrays → [G, 4H] rows
+      for (int k = 0; k < 4; k++) System.arraycopy(dzGate[k], u * h, dzRow, u * n4 + k * h, h);
+      dZ.writeFloats((s - first) * gn, dzRow, 0, gn);
+      if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
+      hiddenGradientGemm(c, w, s, first);
+      dhPrev.readFloats(0, prev, 0, gh);
+      for (int u = 0; u < g; u++) { // padding rows already hold their carried value
+        if (mask != null && mask[s * g + u] == 0f) continue;
+        System.arraycopy(prev, u * h, dh, u * h, h);
+      }
+    }
+    if (first == 0) {
+      NativeValues.of(dH0).writeFloats(0, dh, 0, gh);
+      NativeValues.of(dC0).writeFloats(0, dc, 0, gh);
+    }
+  }
+
+  private static void addInPlace(float[] y, float[] x, int n) {
+    for (int i = 0; i < n; i++) y[i] += x[i];
+  }
+
+  /** dc += dh·o·(1 − tanh²(c_t)). */
+  private static void cellGradient(float[] dc, float[] dh, float[] out, float[] tc, int n) {
+    for (int i = 0; i < n; i++) dc[i] += dh[i] * out[i] * (1f - tc[i] * tc[i]);
+  }
+
+  /** dz = d·x·σ·(1 − σ): a sigmoid gate's dL/dz. */
+  private static void sigmoidGateGradient(float[] dz, float[] d, float[] x, float[] sg, int n) {
+    for (int i = 0; i < n; i++) dz[i] = d[i] * x[i] * sg[i] * (1f - sg[i]);
+  }
+
+  /** dz_g = dc·i·(1 − g²). */
+  private static void cellInputGradient(float[] dz, float[] dc, float[] in, float[] cellIn, int n) {
+    for (int i = 0; i < n; i++) dz[i] = dc[i] * in[i] * (1f - cellIn[i] * cellIn[i]);
+  }
+
+  private static void multiplyInPlace(float[] y, float[] x, int n) {
+    for (int i = 0; i < n; i++) y[i] *= x[i];
+  }
+
+  /** The backward step loop in double arithmetic (see {@link #backwardFloat}). */
+  private void backwardDouble(
+      Cache c, INDArray w, NativeValues dHid, int first, INDArray dH0, INDArray dC0) {
+    int g = c.groups, t = c.steps, h = hidden, n4 = 4 * h, gh = g * h;
+    Scratch sc = c.scratch;
+    double[] dh = sc.get(4, gh), dc = sc.get(5, gh), dzd = sc.get(6, g * n4);
+    double[] dhd = sc.get(9, gh), prev = sc.get(10, gh);
+    java.util.Arrays.fill(dh, 0, gh, 0.0);
+    java.util.Arrays.fill(dc, 0, gh, 0.0);
+    if (dHid == null) java.util.Arrays.fill(dhd, 0, gh, 0.0);
+    NativeValues dZ = NativeValues.of(c.dZ), dhPrev = NativeValues.of(c.dStatePrev);
+    double[] act = c.actD, cells = c.cellsD, tcs = c.tanhCellsD;
+    float[] mask = c.mask;
+    for (int s = t - 1; s >= first; s--) {
+      if (dHid != null) dHid.read(s * gh, dhd, 0, gh);
+      int a0 = s * g * n4, cp0 = s * gh;
       for (int u = 0; u < g; u++) {
-        int zo = u * n4, o = u * h;
-        boolean real = mask == null || mask[s * g + u] != 0f;
-        if (!real) { // padding carried (h, c): gradients pass through untouched
-          if (dHid != null) for (int j = 0; j < h; j++) dh[o + j] += dhd[o + j];
+        int zo = u * n4, ao = a0 + zo, o = u * h;
+        if (mask != null && mask[s * g + u] == 0f) {
+          for (int j = 0; j < h; j++) dh[o + j] += dhd[o + j];
           java.util.Arrays.fill(dzd, zo, zo + n4, 0.0);
           continue;
         }
         for (int j = 0; j < h; j++) {
-          double dhT = dh[o + j] + (dHid == null ? 0.0 : dhd[o + j]);
-          double i = gd[zo + j];
-          double f = gd[zo + h + j];
-          double og = gd[zo + 2 * h + j];
-          double gg = 2.0 * gd[zo + 3 * h + j] - 1.0; // the gates hold σ(2 z_g)
-          double tc = tcs[cp0 + o + j];
+          double dhT = dh[o + j] + dhd[o + j];
+          double i = act[ao + j], f = act[ao + h + j], og = act[ao + 2 * h + j];
+          double gg = act[ao + 3 * h + j], tc = tcs[cp0 + o + j];
           double dcT = dc[o + j] + dhT * og * (1 - tc * tc);
           dzd[zo + j] = dcT * gg * i * (1 - i);
           dzd[zo + h + j] = dcT * cells[cp0 + o + j] * f * (1 - f);
@@ -468,45 +671,25 @@ public final class PropertyGatedLstm {
           dzd[zo + 3 * h + j] = dcT * i * (1 - gg * gg);
           dc[o + j] = dcT * f;
         }
-        for (int j = 0; j < n4; j++) db[j] += dzd[zo + j];
       }
-      dZ.write(dz0, dzd, 0, g * n4);
-      if (s == first && first > 0) break; // nothing reads dL/dh_{first-1}
-      // dL/dh_{t-1} of real rows = dZ_t W_h^T; padding rows already hold their carried value.
-      Gemm.gemm(g, h, n4, dZa, dz0, n4, false, w, (long) e * n4, n4, true, dhPrevA, 0, h, 1.0, 0.0);
-      dhPrev.read(0, prev, 0, g * h);
+      dZ.write((s - first) * g * n4, dzd, 0, g * n4);
+      if (s == first && first > 0) break;
+      hiddenGradientGemm(c, w, s, first);
+      dhPrev.read(0, prev, 0, gh);
       for (int u = 0; u < g; u++) {
         if (mask != null && mask[s * g + u] == 0f) continue;
         System.arraycopy(prev, u * h, dh, u * h, h);
       }
     }
-    // Parameter gradients over all K steps at once: dW += [E_k, H_prev, P_k]^T dZ in ONE gemm over
-    // the steps' inputs side by side (copied once, [K*G, E+H+P]): three gemms of 64, 128 and 16
-    // rows ran at 18-67 GFLOP/s, the single 208-row one at ~85 (docs/model-performance.md).
-    INDArray gw = grads.get(weightName());
-    long kg = (long) k * g;
-    c.stepInputs = reuse(c.stepInputs, c.detached, type, kg, d);
-    stepInputs(c, first, k);
-    Gemm.gemm(c.stepInputs, dZa, gw, true, false, 1.0, 1.0); // [D, 4H]
-    propertyToCellBlock(gw).assign(0); // structural zero: p does not feed g
-    NativeValues gb = NativeValues.of(grads.get(biasName()));
-    for (int j = 0; j < n4; j++) gb.set(j, gb.get(j) + db[j]);
-    c.dItem = reuse(c.dItem, c.detached, type, kg, e); // [K*G, E]
-    Gemm.gemm(dZa, NativeValues.rows(w, 0, e, n4), c.dItem, false, true, 1.0, 0.0);
-    c.dProperty = reuse(c.dProperty, c.detached, type, kg, pw); // [K*G, P]
-    Gemm.gemm(dZa, NativeValues.rows(w, e + h, d, n4), c.dProperty, false, true, 1.0, 0.0);
-    INDArray dH0 = Nd4j.zeros(type, g, h);
-    INDArray dC0 = Nd4j.zeros(type, g, h);
     if (first == 0) {
-      NativeValues.of(dH0).write(0, dh, 0, g * h);
-      NativeValues.of(dC0).write(0, dc, 0, g * h);
+      NativeValues.of(dH0).write(0, dh, 0, gh);
+      NativeValues.of(dC0).write(0, dc, 0, gh);
     }
-    return new Grad(c.dItem, c.dProperty, first, dH0, dC0);
   }
 
   /**
-   * Fills {@code c.stepInputs} [K*G, E+H+P] with [e_t, h_{t-1}, p_t] of steps first .. first+K-1
-   * (row-wise byte copies of the cache's item, states and property arrays).
+   * Fills {@code c.stepInputs} [K*G, E+H+P+1] with [e_t, h_{t-1}, p_t, 1] of steps first ..
+   * first+K-1 (row-wise byte copies of the cache's item, states and property arrays).
    */
   private void stepInputs(Cache c, int first, int k) {
     int g = c.groups, e = itemWidth, h = hidden, pw = propertyWidth, d = inputWidth;
@@ -518,10 +701,12 @@ public final class PropertyGatedLstm {
     long rows = (long) k * g;
     for (int r = 0; r < rows; r++) {
       int src = first * g + r; // step-major row of the window
-      int o = r * d * bytes;
+      int o = r * (d + 1) * bytes;
       out.put(o, item, src * e * bytes, e * bytes);
       out.put(o + e * bytes, states, src * h * bytes, h * bytes); // h_{t-1}: states row t*G+u
       out.put(o + (e + h) * bytes, prop, src * pw * bytes, pw * bytes);
+      if (bytes == 4) out.putFloat(o + d * bytes, 1f); // the bias column
+      else out.putDouble(o + d * bytes, 1.0);
     }
     java.lang.ref.Reference.reachabilityFence(c);
   }

@@ -61,6 +61,14 @@ public final class SplitDense {
     return name;
   }
 
+  public int itemIn() {
+    return itemIn;
+  }
+
+  public int userIn() {
+    return userIn;
+  }
+
   public int out() {
     return out;
   }
@@ -147,20 +155,44 @@ public final class SplitDense {
    * also dL/d userRows) → dItem [S, itemIn]. Adds dW_item (and db when not split) into g.
    */
   public INDArray backward(ParameterSet p, Gradients g, INDArray dy, Cache cache) {
+    INDArray dItem = Nd4j.createUninitialized(dy.dataType(), dy.rows(), itemIn); // [S, itemIn]
+    backwardInto(p, g, dy, cache, dItem, false);
+    return dItem;
+  }
+
+  /**
+   * {@link #backward} with dItem written into (or, when {@code accumulate}, added to) {@code
+   * dItemOut} [S, itemIn]: a block of several layers sums their dItem in one array through the
+   * gemm's beta instead of a new array and an ND4J add per layer (native allocations under
+   * nopointergc are page-faulted and never returned, docs/model-performance.md).
+   */
+  public void backwardInto(
+      ParameterSet p,
+      Gradients g,
+      INDArray dy,
+      Cache cache,
+      INDArray dItemOut,
+      boolean accumulate) {
     INDArray dz = act.backwardInPlace(dy, cache.y); // [S, out]
     Gemm.gemm(cache.item, dz, g.get(itemWeightName()), true, false, 1.0, 1.0); // [itemIn, out]
     if (!split()) g.get(biasName()).addi(dz.sum(0));
-    INDArray dItem = Nd4j.createUninitialized(dz.dataType(), dz.rows(), itemIn); // [S, itemIn]
-    Gemm.gemm(dz, p.get(itemWeightName()), dItem, false, true, 1.0, 0.0);
-    return dItem;
+    Gemm.gemm(dz, p.get(itemWeightName()), dItemOut, false, true, 1.0, accumulate ? 1.0 : 0.0);
   }
 
   /** dHalf [G, out] (per-user sum of dz) and u [G, userIn] → du [G, userIn]; adds dW_user, db. */
   public INDArray backwardUser(ParameterSet p, Gradients g, INDArray dHalf, INDArray u) {
+    INDArray du = Nd4j.createUninitialized(dHalf.dataType(), dHalf.rows(), userIn); // [G, userIn]
+    backwardUserInto(p, g, dHalf, u, du, false);
+    return du;
+  }
+
+  /**
+   * {@link #backwardUser} into (or, when {@code accumulate}, added to) {@code duOut} [G, userIn].
+   */
+  public void backwardUserInto(
+      ParameterSet p, Gradients g, INDArray dHalf, INDArray u, INDArray duOut, boolean accumulate) {
     Gemm.gemm(u, dHalf, g.get(userWeightName()), true, false, 1.0, 1.0); // [userIn, out]
     g.get(biasName()).addi(dHalf.sum(0));
-    INDArray du = Nd4j.createUninitialized(dHalf.dataType(), dHalf.rows(), userIn); // [G, userIn]
-    Gemm.gemm(dHalf, p.get(userWeightName()), du, false, true, 1.0, 0.0);
-    return du;
+    Gemm.gemm(dHalf, p.get(userWeightName()), duOut, false, true, 1.0, accumulate ? 1.0 : 0.0);
   }
 }

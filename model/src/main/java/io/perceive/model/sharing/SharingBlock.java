@@ -710,19 +710,25 @@ public final class SharingBlock {
       }
       for (int k = 0; k < e; k++) dFirst[k] = matrix(dExpert[k], rows, he, type);
     }
+    // every first layer adds its dItem and du into one array each (gemm beta = 1), not a new
+    // array plus an ND4J add per layer
     INDArray dItem = null;
     INDArray dUser = null;
+    INDArray dHalf = null;
     for (int l = 0; l < first.size(); l++) {
       SplitDense layer = first.get(l);
-      INDArray di = layer.backward(p, g, dFirst[l], cache.first[l]); // dFirst[l] becomes dz
-      dItem = dItem == null ? di : dItem.addi(di);
+      INDArray dy = dFirst[l]; // becomes dz
+      if (dItem == null) dItem = Nd4j.createUninitialized(dy.dataType(), dy.rows(), layer.itemIn());
+      layer.backwardInto(p, g, dy, cache.first[l], dItem, l > 0);
       if (layer.split()) {
         INDArray oh = cache.groupOneHot; // [G, S]
-        INDArray dHalf =
-            Nd4j.createUninitialized(oh.dataType(), oh.rows(), layer.out()); // [G, out]
-        Gemm.gemm(oh, dFirst[l], dHalf, false, false, 1.0, 0.0);
-        INDArray du = layer.backwardUser(p, g, dHalf, cache.user.user());
-        dUser = dUser == null ? du : dUser.addi(du);
+        if (dHalf == null || dHalf.columns() != layer.out())
+          dHalf = Nd4j.createUninitialized(oh.dataType(), oh.rows(), layer.out()); // [G, out]
+        Gemm.gemm(oh, dy, dHalf, false, false, 1.0, 0.0);
+        INDArray u = cache.user.user();
+        boolean started = dUser != null;
+        if (!started) dUser = Nd4j.createUninitialized(dy.dataType(), u.rows(), layer.userIn());
+        layer.backwardUserInto(p, g, dHalf, u, dUser, started);
       }
     }
     return new Grad(dItem, dUser);

@@ -95,4 +95,33 @@ class AttentionPoolingTest {
     INDArray out2 = att.forward(p, changed, mask(), query, null);
     assertThat(out2.sub(out).amaxNumber().doubleValue()).isZero();
   }
+
+  /** The FLOAT path (its own vectorised loops) agrees with DOUBLE, padding and window included. */
+  @Test
+  void floatAndDoubleAgree() {
+    ParameterSet pd = params(), pf = params().castTo(DataType.FLOAT);
+    INDArray[] out = new INDArray[2], dHidden = new INDArray[2], dQuery = new INDArray[2];
+    Gradients[] g = {pd.newGradients(), pf.newGradients()};
+    for (int i = 0; i < 2; i++) {
+      DataType type = i == 0 ? DataType.DOUBLE : DataType.FLOAT;
+      ParameterSet p = i == 0 ? pd : pf;
+      AttentionPooling.Cache c = new AttentionPooling.Cache();
+      out[i] = att.forward(p, hidden.castTo(type), mask(), query.castTo(type), c);
+      AttentionPooling.Grad gr = att.backward(p, g[i], r.castTo(type), c);
+      dHidden[i] = gr.dHidden();
+      dQuery[i] = gr.dQuery();
+      assertThat(out[i].dataType()).isEqualTo(type);
+    }
+    assertThat(maxDiff(out[0], out[1])).isLessThan(1e-5);
+    assertThat(maxDiff(dHidden[0], dHidden[1])).isLessThan(1e-5);
+    assertThat(maxDiff(dQuery[0], dQuery[1])).isLessThan(1e-5);
+    assertThat(maxDiff(g[0].flat(), g[1].flat())).isLessThan(1e-5);
+    assertThat(g[1].flat().amaxNumber().doubleValue()).isPositive();
+    INDArray step0 = dHidden[1].get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all());
+    assertThat(step0.amaxNumber().doubleValue()).isZero(); // outside the window
+  }
+
+  static double maxDiff(INDArray a, INDArray b) {
+    return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+  }
 }
