@@ -25,7 +25,8 @@ class LocalClusterITCase {
                 400,
                 2,
                 3,
-                Duration.ofMinutes(15)),
+                Duration.ofMinutes(15),
+                Duration.ZERO),
             System.out);
     System.out.println("figures: " + r.figures());
     assertThat(r.problems()).isEmpty();
