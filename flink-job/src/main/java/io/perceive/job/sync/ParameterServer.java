@@ -8,11 +8,10 @@ import io.perceive.model.snapshot.MalformedDataException;
 import io.perceive.model.snapshot.Snapshot;
 import io.perceive.model.snapshot.SnapshotFile;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -256,33 +255,30 @@ public final class ParameterServer {
    */
   public byte[] save() {
     try {
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      DataOutputStream out = new DataOutputStream(bytes);
-      out.write(MAGIC);
-      out.writeInt(CURRENT_VERSION);
-      out.writeLong(version);
-      out.writeInt(learners);
-      out.writeLong(watermarkMs);
-      out.writeInt(coverage.size());
-      for (var e : coverage.entrySet()) {
-        out.writeInt(e.getKey());
-        out.writeLong(e.getValue());
+      byte[][] deltas = new byte[gathered.size()][];
+      long size = MAGIC.length + 4 + 8 + 4 + 8 + 4 + 12L * coverage.size() + 4;
+      int i = 0;
+      for (ParameterDelta d : gathered.values()) {
+        deltas[i] = d.encode();
+        size += 4 + 8 + 4 + deltas[i++].length;
       }
-      out.writeInt(gathered.size());
-      for (var e : gathered.entrySet()) {
-        byte[] d = e.getValue().encode();
-        out.writeInt(e.getKey());
-        out.writeLong(gatheredSeq.get(e.getKey()));
-        out.writeInt(d.length);
-        out.write(d);
-      }
-      out.writeInt(finished.size());
-      for (int f : finished) out.writeInt(f);
       byte[] g = SnapshotFile.toBytes(snapshot(0));
-      out.writeInt(g.length);
-      out.write(g);
-      out.flush();
-      return bytes.toByteArray();
+      size += 4 + 4L * finished.size() + 4 + g.length;
+      // one exactly sized buffer: the state is model-sized and written at every checkpoint
+      ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
+      out.put(MAGIC).putInt(CURRENT_VERSION).putLong(version).putInt(learners).putLong(watermarkMs);
+      out.putInt(coverage.size());
+      for (var e : coverage.entrySet()) out.putInt(e.getKey()).putLong(e.getValue());
+      out.putInt(gathered.size());
+      i = 0;
+      for (var e : gathered.entrySet()) {
+        out.putInt(e.getKey()).putLong(gatheredSeq.get(e.getKey()));
+        out.putInt(deltas[i].length).put(deltas[i++]);
+      }
+      out.putInt(finished.size());
+      for (int f : finished) out.putInt(f);
+      out.putInt(g.length).put(g);
+      return out.array();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serialise the parameter server", e);
     }

@@ -8,9 +8,7 @@ import io.perceive.model.snapshot.MalformedDataException;
 import io.perceive.model.snapshot.Snapshot;
 import io.perceive.model.snapshot.SnapshotFile;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ref.Reference;
@@ -370,26 +368,23 @@ public final class ReplicaSync {
    */
   public byte[] save() {
     try {
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      DataOutputStream out = new DataOutputStream(bytes);
-      out.write(MAGIC);
-      out.writeInt(CURRENT_VERSION);
-      out.writeLong(seq);
-      out.writeLong(incarnation);
-      out.writeLong(publishedVersion);
       byte[] s = SnapshotFile.toBytes(new Snapshot(0, 0, Map.of(), sent, Optional.empty()));
-      out.writeInt(s.length);
-      out.write(s);
-      out.writeInt(pending.size());
+      byte[][] deltas = new byte[pending.size()][];
+      long size = MAGIC.length + 4 + 8 + 8 + 8 + 4 + s.length + 4;
+      int i = 0;
       for (Pending p : pending) {
-        byte[] d = p.delta().encode();
-        out.writeLong(p.seq());
-        out.writeLong(p.sentAtMs());
-        out.writeInt(d.length);
-        out.write(d);
+        deltas[i] = p.delta().encode();
+        size += 8 + 8 + 4 + deltas[i++].length;
       }
-      out.flush();
-      return bytes.toByteArray();
+      // one exactly sized buffer: the state is model-sized and written at every checkpoint
+      ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
+      out.put(MAGIC).putInt(CURRENT_VERSION).putLong(seq).putLong(incarnation);
+      out.putLong(publishedVersion).putInt(s.length).put(s).putInt(pending.size());
+      i = 0;
+      for (Pending p : pending) {
+        out.putLong(p.seq()).putLong(p.sentAtMs()).putInt(deltas[i].length).put(deltas[i++]);
+      }
+      return out.array();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serialise the sync state", e);
     }

@@ -111,16 +111,72 @@ public final class SnapshotFile {
    * replica in Flink operator state.
    */
   public static byte[] toBytes(Snapshot s) throws IOException {
-    java.io.ByteArrayOutputStream payload = new java.io.ByteArrayOutputStream(1 << 16);
+    // One buffer of the estimated final size, header and trailer included, returned as is when the
+    // estimate is exact. Why: a growing ByteArrayOutputStream plus the copies into the result held
+    // ~4x the snapshot at once, and checkpoints serialise several model-sized states per
+    // TaskManager (a 1.2 GB heap ran out with 34 MB snapshots in the local-cluster drill).
+    Exposed bytes = new Exposed(Math.toIntExact(estimatedBytes(s)));
+    bytes.write(header(0).array());
     CRC32C crc = new CRC32C();
-    try (DataOutputStream out = new DataOutputStream(new CheckedOutputStream(payload, crc))) {
+    try (DataOutputStream out = new DataOutputStream(new CheckedOutputStream(bytes, crc))) {
       writePayload(out, s);
+      long payload = bytes.size() - HEADER_BYTES;
+      out.flush();
+      bytes.write(ByteBuffer.allocate(TRAILER_BYTES).putInt((int) crc.getValue()).array());
+      byte[] b = bytes.buffer();
+      System.arraycopy(header(payload).array(), 0, b, 0, HEADER_BYTES);
+      return bytes.size() == b.length ? b : Arrays.copyOf(b, bytes.size());
     }
-    return ByteBuffer.allocate(HEADER_BYTES + payload.size() + TRAILER_BYTES)
-        .put(header(payload.size()))
-        .put(payload.toByteArray())
-        .putInt((int) crc.getValue())
-        .array();
+  }
+
+  /** A byte stream whose buffer is handed out without a copy. */
+  private static final class Exposed extends java.io.ByteArrayOutputStream {
+    Exposed(int size) {
+      super(size);
+    }
+
+    byte[] buffer() {
+      return buf;
+    }
+  }
+
+  /** The exact serialised size of {@code s} (header and trailer included), as written below. */
+  static long estimatedBytes(Snapshot s) {
+    ParameterSet p = s.parameters();
+    long n = HEADER_BYTES + TRAILER_BYTES + 8 + 8 + properties(s.modelConfig()) + 1 + 4 + 4 + 1;
+    for (ParameterSet.DenseSpec d : p.denseSpecs().values())
+      n += string(d.name()) + 4 + 8L * d.shape().length;
+    n += p.flat().length() * p.dataType().width();
+    for (EmbeddingTable t : p.tables().values())
+      n +=
+          string(t.name())
+              + 8
+              + t.weights().length() * t.weights().dataType().width()
+              + 4
+              + 8L * t.rows();
+    if (s.optimizerState().isPresent()) {
+      OptimizerState st = s.optimizerState().get();
+      n += properties(st.config().toProperties()) + 8 + 4 + 4;
+      for (var e : st.arrays().entrySet())
+        n +=
+            string(e.getKey())
+                + 1
+                + 4
+                + 8L * e.getValue().rank()
+                + e.getValue().length() * e.getValue().dataType().width();
+      for (var e : st.counters().entrySet()) n += string(e.getKey()) + 4 + 8L * e.getValue().length;
+    }
+    return n;
+  }
+
+  private static long string(String v) {
+    return 4 + v.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  private static long properties(Map<String, String> m) {
+    long n = 4;
+    for (var e : m.entrySet()) n += string(e.getKey()) + string(e.getValue());
+    return n;
   }
 
   /**

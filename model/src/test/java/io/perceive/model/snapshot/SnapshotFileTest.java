@@ -213,4 +213,23 @@ class SnapshotFileTest {
         .isInstanceOf(MalformedDataException.class)
         .hasMessageContaining("differs from the announced");
   }
+
+  @Test
+  void theInMemoryFormIsSizedExactlyUpFront() throws Exception {
+    // toBytes fills one buffer of this size and hands it out without a copy (checkpoint heap)
+    ParameterSet p = params(DataType.FLOAT, 4);
+    Optimizer adam = OptimizerConfig.adam(0.01).create();
+    adam.initialise(p);
+    adam.step(p, randomGrads(p, new Random(5)), 1_000);
+    Map<String, String> config = Map.of("model.hidden", "128", "model.name", "größe");
+    for (Snapshot s :
+        new Snapshot[] {
+          new Snapshot(9, 1, config, p, Optional.of(adam.exportState())),
+          new Snapshot(9, 1, Map.of(), params(DataType.DOUBLE, 6), Optional.empty())
+        }) {
+      byte[] bytes = SnapshotFile.toBytes(s);
+      assertThat(SnapshotFile.estimatedBytes(s)).isEqualTo(bytes.length);
+      assertThat(SnapshotFile.fromBytes(bytes, "sized").modelVersion()).isEqualTo(9);
+    }
+  }
 }
