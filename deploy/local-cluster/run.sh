@@ -9,6 +9,8 @@
 #   deploy/local-cluster/run.sh [--events 30000] [--rate 400] [--parallelism-before 2]
 #                               [--parallelism-after 3] [--timeout-seconds 900] [--work DIR]
 #                               [--broker-down-seconds 0]   (keep the broker down that long)
+#                               [--soak-seconds 0]   (instead of the faults: hold --rate that long,
+#                                                    sampling backlog and resident memory)
 #
 # Prints a timeline and the figures; exit 0 when every check passed. All processes it starts are
 # stopped at the end (also on Ctrl-C). Ports are picked free on 127.0.0.1; nothing else is touched.

@@ -65,7 +65,8 @@ public final class ClusterDrill {
       int parallelismBefore,
       int parallelismAfter,
       Duration timeout,
-      Duration brokerDown) {}
+      Duration brokerDown,
+      Duration soak) {}
 
   /** What the drill measured; {@link #problems()} is empty when every check passed. */
   public record Report(Map<String, Object> figures, List<String> timeline, List<String> problems) {}
@@ -95,7 +96,8 @@ public final class ClusterDrill {
             Integer.parseInt(a.getOrDefault("parallelism-before", "2")),
             Integer.parseInt(a.getOrDefault("parallelism-after", "3")),
             Duration.ofSeconds(Long.parseLong(a.getOrDefault("timeout-seconds", "900"))),
-            Duration.ofSeconds(Long.parseLong(a.getOrDefault("broker-down-seconds", "0"))));
+            Duration.ofSeconds(Long.parseLong(a.getOrDefault("broker-down-seconds", "0"))),
+            Duration.ofSeconds(Long.parseLong(a.getOrDefault("soak-seconds", "0"))));
     Report r = run(o, System.out);
     System.out.println();
     System.out.println("figures: " + r.figures());
@@ -193,16 +195,26 @@ public final class ClusterDrill {
       WorldConfig world =
           WorldConfig.of(
               Map.of(
-                  "events", String.valueOf(o.events()),
-                  "users", "200",
-                  "items", "1000",
-                  "position_bias", "1.2",
-                  "seed", "7"));
+                  "events",
+                  String.valueOf(
+                      o.soak().isZero()
+                          ? o.events()
+                          : Math.round(o.rate() * o.soak().toSeconds()) + 1000),
+                  "users",
+                  "200",
+                  "items",
+                  "1000",
+                  "position_bias",
+                  "1.2",
+                  "seed",
+                  "7"));
       Set<String> impressions = java.util.concurrent.ConcurrentHashMap.newKeySet();
       AtomicLong lastEventTime = new AtomicLong();
       World.Stream stream =
           new World(world).events(t -> impressions.add(t.getImpressionEventId().toString()));
-      long phase1 = o.events() * 3 / 5;
+      // a soak takes the whole run as phase 1: rate x seconds events, no faults
+      long phase1 =
+          o.soak().isZero() ? o.events() * 3 / 5 : Math.round(o.rate() * o.soak().toSeconds());
       EventProducer producer =
           new EventProducer(
               bootstrap, "events", o.rate(), Duration.ofSeconds(30), EventValidator.defaults());
@@ -219,6 +231,10 @@ public final class ClusterDrill {
           CompletableFuture.runAsync(
               () -> produce(producer, stream, phase1, produced, lastEventTime));
       String source = rest.vertex(job1, "events");
+      if (!o.soak().isZero()) {
+        soak(cluster, bootstrap, produce1, produced);
+        return;
+      }
 
       await(
           "2 checkpoints and a third of phase 1 read",
@@ -471,6 +487,74 @@ public final class ClusterDrill {
         "26 h",
         "--perceive.labels.idle-timeout",
         "52 h");
+  }
+
+  /**
+   * Load held: the job takes the world at {@code --rate} for {@code --soak-seconds} with no fault;
+   * every 30 s the backlog (end offsets − committed offsets; commits happen at checkpoints, so up
+   * to a checkpoint interval of events is normal) and each JVM's resident set are sampled. A
+   * problem is recorded when the backlog keeps growing (last sample above the rate × 30 s) or a
+   * TaskManager's resident set grew by more than a quarter over the second half of the run.
+   */
+  private void soak(
+      LocalFlinkCluster cluster,
+      String bootstrap,
+      CompletableFuture<Void> producing,
+      AtomicLong produced)
+      throws Exception {
+    mark(String.format("soak: %,.0f events/s for %d s", o.rate(), o.soak().toSeconds()));
+    log.println("   time | produced | backlog | resident MB per JVM");
+    double start = now();
+    List<long[]> samples = new ArrayList<>(); // [backlog, rss of each TaskManager...]
+    List<String> tms = cluster.taskManagerNames();
+    while (!producing.isDone() || samples.isEmpty()) {
+      Thread.sleep(30_000);
+      long backlog = lag(bootstrap);
+      Map<String, Long> rss = new LinkedHashMap<>();
+      cluster.pids().forEach((name, pid) -> rss.put(name, residentMb(pid)));
+      long[] row = new long[1 + tms.size()];
+      row[0] = backlog;
+      for (int i = 0; i < tms.size(); i++) row[1 + i] = rss.getOrDefault(tms.get(i), -1L);
+      samples.add(row);
+      log.printf("%7.0f s | %,8d | %,7d | %s%n", now() - start, produced.get(), backlog, rss);
+      log.flush();
+    }
+    producing.get();
+    double seconds = now() - start;
+    mark(String.format("soak produced %,d events in %.0f s", produced.get(), seconds));
+    figures.put("soak_events", produced.get());
+    figures.put("soak_events_per_second", round(produced.get() / seconds));
+    long lastBacklog = samples.get(samples.size() - 1)[0];
+    figures.put("soak_backlog_last", lastBacklog);
+    figures.put("soak_backlog_max", samples.stream().mapToLong(r -> r[0]).max().orElse(-1));
+    if (lastBacklog > o.rate() * 30)
+      problems.add(
+          "backlog " + lastBacklog + " events at the end of the soak: the job fell behind");
+    int half = samples.size() / 2;
+    for (int i = 0; i < tms.size(); i++) {
+      long mid = samples.get(half)[1 + i];
+      long end = samples.get(samples.size() - 1)[1 + i];
+      figures.put("soak_rss_mb_" + tms.get(i), mid + " -> " + end);
+      if (mid > 0 && end > mid * 1.25)
+        problems.add(
+            tms.get(i)
+                + " resident set grew from "
+                + mid
+                + " to "
+                + end
+                + " MB in the second half");
+    }
+  }
+
+  /** Resident set of a process in MB, from /proc (Linux); -1 when unreadable. */
+  private static long residentMb(long pid) {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status")))
+        if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024;
+    } catch (IOException | RuntimeException e) {
+      // the process is gone or /proc is not there
+    }
+    return -1;
   }
 
   private void produce(

@@ -26,6 +26,7 @@ class LocalClusterITCase {
                 2,
                 3,
                 Duration.ofMinutes(15),
+                Duration.ZERO,
                 Duration.ZERO),
             System.out);
     System.out.println("figures: " + r.figures());
