@@ -192,22 +192,15 @@ public final class ClusterDrill {
               + jarId);
 
       // The world: half before the kill/savepoint phase ends, the rest after the resubmission.
-      WorldConfig world =
-          WorldConfig.of(
-              Map.of(
-                  "events",
-                  String.valueOf(
-                      o.soak().isZero()
-                          ? o.events()
-                          : Math.round(o.rate() * o.soak().toSeconds()) + 1000),
-                  "users",
-                  "200",
-                  "items",
-                  "1000",
-                  "position_bias",
-                  "1.2",
-                  "seed",
-                  "7"));
+      long worldEvents =
+          o.soak().isZero() ? o.events() : Math.round(o.rate() * o.soak().toSeconds()) + 1000;
+      Map<String, String> worldSettings = new LinkedHashMap<>();
+      worldSettings.put("events", String.valueOf(worldEvents));
+      worldSettings.put("users", "200");
+      worldSettings.put("items", "1000");
+      worldSettings.put("position_bias", "1.2");
+      worldSettings.put("seed", "7");
+      WorldConfig world = WorldConfig.of(worldSettings);
       Set<String> impressions = java.util.concurrent.ConcurrentHashMap.newKeySet();
       AtomicLong lastEventTime = new AtomicLong();
       World.Stream stream =
