@@ -62,14 +62,14 @@ public final class ParameterServer {
   public void accept(LearnerDelta d) throws MalformedDataException {
     ParameterDelta delta = ParameterDelta.decode(d.delta());
     if (delta.layoutFingerprint() != ParameterDelta.fingerprint(global)) {
-      ReplicaSync.release(delta);
+      delta.release();
       throw new MalformedDataException(
           "delta of learner " + d.subtask() + " has another parameter layout than the model");
     }
     long have =
         Math.max(coverage.getOrDefault(d.subtask(), 0L), gatheredSeq.getOrDefault(d.subtask(), 0L));
     if (d.seq() <= have) { // a redelivered delta (already gathered or merged)
-      ReplicaSync.release(delta);
+      delta.release();
       return;
     }
     learners = d.parallelism(); // the current run's (a rescaled restore may have fewer)
@@ -80,8 +80,8 @@ public final class ParameterServer {
           d.subtask(), ParameterDelta.merge(List.of(prior, delta), ParameterDelta.MergeMode.SUM));
       // native buffers are freed now, not by a pointer GC the test JVMs and launcher may run
       // without: a learner syncing every few minibatches sends hundreds of deltas
-      ReplicaSync.release(prior);
-      ReplicaSync.release(delta);
+      prior.release();
+      delta.release();
     }
     gatheredSeq.put(d.subtask(), d.seq());
     metrics.put(d.subtask(), d.metrics());
@@ -121,7 +121,7 @@ public final class ParameterServer {
     ParameterDelta m =
         ParameterDelta.merge(sums, ParameterDelta.MergeMode.valueOf(mergeMode.name()));
     m.applyTo(global);
-    for (ParameterDelta d : sums) ReplicaSync.release(d);
+    for (ParameterDelta d : sums) d.release();
     coverage.putAll(gatheredSeq);
     gathered.clear();
     gatheredSeq.clear();
@@ -142,7 +142,7 @@ public final class ParameterServer {
 
   private static byte[] encodeAndRelease(ParameterDelta m) {
     byte[] b = m.encode();
-    ReplicaSync.release(m);
+    m.release();
     return b;
   }
 

@@ -191,7 +191,7 @@ public final class ReplicaSync {
       }
       ParameterDelta d = ParameterDelta.decode(u.payload());
       d.applyTo(published);
-      release(d);
+      d.release();
     }
     publishedVersion = u.version();
     rebase(replica, u.covered(subtask));
@@ -203,12 +203,12 @@ public final class ReplicaSync {
       ParameterDelta unsent =
           ParameterDelta.diff(sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE);
       while (!pending.isEmpty() && pending.peekFirst().seq() <= covered)
-        release(pending.removeFirst().delta());
+        pending.removeFirst().delta().release();
       copyValues(published, sent);
       for (Pending p : pending) p.delta().applyTo(sent);
       copyValues(sent, replica);
       unsent.applyTo(replica);
-      release(unsent);
+      unsent.release();
       rebases++;
       return;
     }
@@ -219,7 +219,7 @@ public final class ReplicaSync {
         ParameterDelta.diff(
             sent, replica, publishedVersion, ParameterDelta.DenseMode.DIFFERENCE, replicaVsSent);
     while (!pending.isEmpty() && pending.peekFirst().seq() <= covered)
-      release(pending.removeFirst().delta());
+      pending.removeFirst().delta().release();
     // sent := published (in place: no new native buffers per version); equal outside
     // publishedVsSent
     sent.flat().assign(published.flat());
@@ -246,7 +246,7 @@ public final class ReplicaSync {
       for (int r : t.rows()) replicaVsSent.get(t.table()).set(r);
     drain(replica, null); // this method's own writes, accounted for just above
     drain(sent, null);
-    release(unsent);
+    unsent.release();
     rebases++;
   }
 
@@ -282,17 +282,6 @@ public final class ReplicaSync {
   /** The same for the rows set in {@code rows}. */
   static void copyRows(EmbeddingTable from, EmbeddingTable to, BitSet rows) {
     copyRows(from, to, rows.stream().toArray());
-  }
-
-  /**
-   * Frees a delta's native buffers now. Why: with JavaCPP's pointer GC off (the test JVMs' and the
-   * launcher's default flags) dropped ND4J arrays are never freed, and a sync allocates megabytes
-   * per version.
-   */
-  static void release(ParameterDelta d) {
-    if (d.dense().closeable()) d.dense().close();
-    for (ParameterDelta.TableRows t : d.tables().values())
-      if (t.values().closeable()) t.values().close();
   }
 
   /** Copies all values and row last-update times of {@code from} into {@code to} (same layout). */

@@ -171,7 +171,7 @@ class ReplicaSyncRowTrackingTest {
               reference.ps.accept(db.get());
             }
           }
-          ReplicaSync.release(full);
+          full.release();
         } else {
           version++;
           Optional<ModelUpdate> ua = tracked.ps.mergeGathered(RUN, incarnation, version, step);

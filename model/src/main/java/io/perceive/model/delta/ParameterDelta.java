@@ -312,6 +312,16 @@ public final class ParameterDelta {
     return new ParameterDelta(base, first.layoutFingerprint, first.denseMode, dense, merged);
   }
 
+  /**
+   * Frees this delta's native buffers now; it must not be used afterwards. Why: with JavaCPP's
+   * pointer GC off (the test JVMs' and the launcher's flags) dropped ND4J arrays are never freed,
+   * and parameter sync makes and drops model-sized deltas every round.
+   */
+  public void release() {
+    if (dense.closeable()) dense.close();
+    for (TableRows t : tables.values()) if (t.values().closeable()) t.values().close();
+  }
+
   /** A new DOUBLE copy of the first {@code n} elements of a flat buffer. */
   private static INDArray asDouble(INDArray flat, long n) {
     if (n == 0) return Nd4j.zeros(DataType.DOUBLE, 0);
