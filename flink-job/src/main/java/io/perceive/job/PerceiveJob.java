@@ -395,6 +395,16 @@ public final class PerceiveJob {
     return b.build();
   }
 
+  /** Consumer properties the events source takes from the job's own settings. */
+  private static final java.util.Set<String> JOB_SET_CONSUMER_PROPERTIES =
+      java.util.Set.of(
+          "bootstrap.servers",
+          "group.id",
+          "key.deserializer",
+          "value.deserializer",
+          "auto.offset.reset",
+          "enable.auto.commit");
+
   /**
    * The consumer properties given as {@code perceive.source.kafka.<property>}; the ones the job
    * sets from its own settings are refused, so a configuration cannot contradict itself.
@@ -406,14 +416,7 @@ public final class PerceiveJob {
             (k, v) -> {
               if (!k.startsWith(JobOptions.SOURCE_KAFKA_PREFIX)) return;
               String prop = k.substring(JobOptions.SOURCE_KAFKA_PREFIX.length());
-              if (java.util.Set.of(
-                      "bootstrap.servers",
-                      "group.id",
-                      "key.deserializer",
-                      "value.deserializer",
-                      "auto.offset.reset",
-                      "enable.auto.commit")
-                  .contains(prop))
+              if (JOB_SET_CONSUMER_PROPERTIES.contains(prop))
                 throw new IllegalArgumentException(
                     k
                         + " is set by the job itself (perceive.kafka.bootstrap, perceive.kafka.group-id,"

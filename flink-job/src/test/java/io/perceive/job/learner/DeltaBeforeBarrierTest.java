@@ -6,7 +6,6 @@ import io.perceive.job.domain.Event;
 import io.perceive.job.domain.EventKind;
 import io.perceive.job.domain.Item;
 import io.perceive.job.sync.LearnerDelta;
-import io.perceive.job.sync.MergeMode;
 import io.perceive.job.sync.SyncSettings;
 import io.perceive.model.core.Init;
 import io.perceive.model.core.ParameterSet;
@@ -61,20 +60,7 @@ class DeltaBeforeBarrierTest {
       h.prepareSnapshotPreBarrier(1);
       assertThat(deltas(h)).as("nothing trained, nothing sent").isEmpty();
 
-      h.processElement1(
-          new StreamRecord<>(
-              new Event(
-                  "e1",
-                  1,
-                  EventKind.IMPRESSION,
-                  0,
-                  100,
-                  0,
-                  SceneCodes.of("search"),
-                  new Item(7, 1, 2, 3, new float[] {25f}),
-                  null),
-              0));
-      h.processWatermark1(new Watermark(30 * MIN)); // click window closes: one training step
+      oneMinibatch(h, 0); // the click window closes: one training step
       assertThat(h.extractOutputValues()).hasSize(1);
       assertThat(deltas(h)).as("no sync interval has passed").isEmpty();
 
@@ -131,23 +117,7 @@ class DeltaBeforeBarrierTest {
 
   private static KeyedTwoInputStreamOperatorTestHarness<Long, Event, byte[], ScoredSample> harness(
       int maxMinibatches, int maxPending) throws Exception {
-    SyncSettings sync =
-        new SyncSettings(
-            "run",
-            "127.0.0.1:1",
-            "u",
-            "m",
-            3_600_000,
-            maxMinibatches,
-            maxPending,
-            MergeMode.SUM,
-            5,
-            null,
-            60_000,
-            1,
-            0.1,
-            0,
-            900_000);
+    SyncSettings sync = UserLearnerOperatorTest.sync(3_600_000, maxMinibatches, maxPending);
     var op =
         new UserLearnerOperator(UserLearnerOperatorTest.SETTINGS, (i, n) -> syncingLearner(), sync);
     var h =

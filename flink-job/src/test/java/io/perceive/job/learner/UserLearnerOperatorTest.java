@@ -21,6 +21,31 @@ import org.junit.jupiter.api.Test;
 class UserLearnerOperatorTest {
 
   static final long MIN = 60_000L;
+
+  /**
+   * Sync settings for harness tests: no broker behind them, no snapshots, the given sync interval,
+   * minibatch count and pending bound.
+   */
+  static io.perceive.job.sync.SyncSettings sync(
+      long intervalMs, int maxMinibatches, int maxPending) {
+    return new io.perceive.job.sync.SyncSettings(
+        "run",
+        "127.0.0.1:1",
+        "u",
+        "m",
+        intervalMs,
+        maxMinibatches,
+        maxPending,
+        io.perceive.job.sync.MergeMode.SUM,
+        5,
+        null,
+        60_000,
+        1,
+        0.1,
+        0,
+        900_000);
+  }
+
   static final LearnerSettings SETTINGS =
       new LearnerSettings(
           new LabelConfig(30 * MIN, 60 * MIN, 120 * MIN, 200 * MIN, 4, 3, new float[] {10f}),

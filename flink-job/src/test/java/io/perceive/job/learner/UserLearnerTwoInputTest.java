@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.perceive.job.domain.Event;
 import io.perceive.job.domain.EventKind;
 import io.perceive.job.domain.Item;
-import io.perceive.job.sync.MergeMode;
 import io.perceive.job.sync.SyncSettings;
 import io.perceive.model.input.SceneCodes;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -26,23 +25,7 @@ class UserLearnerTwoInputTest {
 
   @Test
   void theModelUpdateInputNeverHoldsBackEventTime() throws Exception {
-    SyncSettings sync =
-        new SyncSettings(
-            "run",
-            "127.0.0.1:1",
-            "u",
-            "m",
-            1_000,
-            0,
-            4,
-            MergeMode.SUM,
-            5,
-            null,
-            60_000,
-            1,
-            0.1,
-            0,
-            900_000);
+    SyncSettings sync = UserLearnerOperatorTest.sync(1_000, 0, 4);
     var op =
         new UserLearnerOperator(
             UserLearnerOperatorTest.SETTINGS, (i, n) -> new RecordingLearner(), sync);

@@ -153,8 +153,8 @@ public final class EmbeddingTable {
     return new EmbeddingTable(this, weights.castTo(type).dup());
   }
 
-  /** murmur3's 64-bit finaliser: spreads consecutive ids over the table. */
-  static long mix(long k) {
+  /** murmur3's 64-bit finaliser: spreads consecutive ids over the table (and the wide crosses). */
+  public static long mix(long k) {
     k ^= k >>> 33;
     k *= 0xff51afd7ed558ccdL;
     k ^= k >>> 33;

@@ -144,13 +144,7 @@ public final class AttentionPooling {
       }
       java.util.Arrays.fill(acc, 0);
       if (max != Double.NEGATIVE_INFINITY) {
-        double z = 0;
-        for (int s = first; s < t; s++) {
-          if (mask != null && mask[s * g + u] == 0f) continue;
-          double a = Math.exp(alpha[u * t + s] - max);
-          alpha[u * t + s] = a;
-          z += a;
-        }
+        double z = expShifted(alpha, mask, u, t, g, first, max);
         for (int s = first; s < t; s++) {
           if (mask != null && mask[s * g + u] == 0f) continue;
           double a = alpha[u * t + s] / z;
@@ -211,13 +205,7 @@ public final class AttentionPooling {
       for (int s = first; s < t; s++)
         if (mask == null || mask[s * g + u] != 0f) max = Math.max(max, alpha[u * t + s]);
       if (max == Double.NEGATIVE_INFINITY) continue; // no real step: pools to 0
-      double z = 0;
-      for (int s = first; s < t; s++) {
-        if (mask != null && mask[s * g + u] == 0f) continue;
-        double a = Math.exp(alpha[u * t + s] - max);
-        alpha[u * t + s] = a;
-        z += a;
-      }
+      double z = expShifted(alpha, mask, u, t, g, first, max);
       for (int s = first; s < t; s++) {
         if (mask != null && mask[s * g + u] == 0f) continue;
         alpha[u * t + s] /= z;
@@ -239,6 +227,22 @@ public final class AttentionPooling {
     c.hidden = hidden;
     c.query = q;
     return result;
+  }
+
+  /**
+   * The softmax's numerators of group {@code u}: α_{u,s} := exp(α_{u,s} − max) over its unmasked
+   * steps from {@code first}; returns their sum.
+   */
+  private static double expShifted(
+      double[] alpha, float[] mask, int u, int t, int g, int first, double max) {
+    double z = 0;
+    for (int s = first; s < t; s++) {
+      if (mask != null && mask[s * g + u] == 0f) continue;
+      double a = Math.exp(alpha[u * t + s] - max);
+      alpha[u * t + s] = a;
+      z += a;
+    }
+    return z;
   }
 
   /** Σ_j x[o + j]·y[o + j], j < n. */

@@ -235,9 +235,9 @@ public final class WidePart {
     if (a < 0 || b < 0) return -1;
     // chained bijective mixing: (a, b) and (b, a) land apart, and a pair collides with another
     // only through the final reduction to log2(buckets) bits
-    long h = mix(seed ^ (0x9E3779B97F4A7C15L * (x.ordinal() + 1)));
-    h = mix(h ^ a);
-    h = mix(h ^ (b * 0xC2B2AE3D27D4EB4FL + 0x165667B19E3779F9L));
+    long h = EmbeddingTable.mix(seed ^ (0x9E3779B97F4A7C15L * (x.ordinal() + 1)));
+    h = EmbeddingTable.mix(h ^ a);
+    h = EmbeddingTable.mix(h ^ (b * 0xC2B2AE3D27D4EB4FL + 0x165667B19E3779F9L));
     return (int) (h >>> shift);
   }
 
@@ -281,15 +281,5 @@ public final class WidePart {
     g.accumulate(TABLE, rows, values, sampleOf, tasks, 0);
     if (perSampleSteps) g.setStepScale(TABLE, s);
     if (learningRateScale != 1) g.setLearningRateScale(TABLE, learningRateScale);
-  }
-
-  /** murmur3's 64-bit finaliser. */
-  private static long mix(long k) {
-    k ^= k >>> 33;
-    k *= 0xff51afd7ed558ccdL;
-    k ^= k >>> 33;
-    k *= 0xc4ceb9fe1a85ec53L;
-    k ^= k >>> 33;
-    return k;
   }
 }
